@@ -1,0 +1,3 @@
+"""The wf version string."""
+
+__version__ = "0.1.0"

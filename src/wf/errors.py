@@ -1,0 +1,19 @@
+"""The wf exception hierarchy: every error wf raises derives from WfError."""
+
+from __future__ import annotations
+
+
+class WfError(Exception):
+    """Base class of every wf error."""
+
+
+class UsageError(WfError):
+    """Bad command-line input (exit code 2)."""
+
+
+class SecurityError(WfError, ValueError):
+    """An input broke a security rule (SPEC §9); the message names the input and the rule."""
+
+
+class ResumeError(WfError):
+    """A run cannot be resumed, or the resume selection is invalid."""
