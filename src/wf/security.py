@@ -23,7 +23,9 @@ WORKFLOW_NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,127}")
 ENV_KEY_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 VARIABLE_NAME_RE = re.compile(r"[A-Za-z0-9_.\-\[\]=,]{1,256}")
 
-INJECTED_ENV_NAMES = frozenset({"WF_RUN_ID", "WF_WORKFLOW", "WF_TASK_ID", "WF_ATTEMPT", "WF_OUTPUT"})
+INJECTED_ENV_NAMES = frozenset(
+    {"WF_RUN_ID", "WF_WORKFLOW", "WF_TASK_ID", "WF_ATTEMPT", "WF_OUTPUT"}
+)
 _DENIED_ENV_KEYS = frozenset({"BASH_ENV"}) | INJECTED_ENV_NAMES
 _DENIED_ENV_PREFIXES = ("LD_", "DYLD_")
 _FORBIDDEN_DIR_ROOTS = ("/proc", "/sys", "/dev")
@@ -87,9 +89,9 @@ def validate_working_dir(path: str, *, check_real: bool = False) -> str:
     if "\x00" in path:
         raise SecurityError(f"working directory {_show(path)} contains a NUL byte")
     if os.name == "posix":
-        if path.startswith("/") and _is_forbidden_dir(path):
-            raise SecurityError(f"working directory not allowed: {path} (under /proc, /sys or /dev)")
-        if check_real and path and _is_forbidden_dir(os.path.realpath(path)):
+        lexical_bad = path.startswith("/") and _is_forbidden_dir(path)
+        real_bad = check_real and bool(path) and _is_forbidden_dir(os.path.realpath(path))
+        if lexical_bad or real_bad:
             raise SecurityError(f"working directory not allowed: {path} (under /proc, /sys or /dev)")
     return path
 
