@@ -67,9 +67,7 @@ def resolve_workflow_path(name: str, workflows_dir: str | os.PathLike[str]) -> P
 def validate_env_key(key: str) -> str:
     """Return KEY if it is an allowed task env key (SPEC §9.2), else raise SecurityError."""
     if not isinstance(key, str) or "\x00" in key or not ENV_KEY_RE.fullmatch(key):
-        raise SecurityError(
-            f"invalid env key {_show(key)}: must match ^[A-Za-z_][A-Za-z0-9_]*$"
-        )
+        raise SecurityError(f"invalid env key {_show(key)}: must match ^[A-Za-z_][A-Za-z0-9_]*$")
     upper = key.upper()
     if upper.startswith(_DENIED_ENV_PREFIXES) or upper in _DENIED_ENV_KEYS:
         raise SecurityError(f"env key {_show(key)} is not allowed (reserved or dangerous)")
@@ -92,7 +90,8 @@ def validate_working_dir(path: str, *, check_real: bool = False) -> str:
         lexical_bad = path.startswith("/") and _is_forbidden_dir(path)
         real_bad = check_real and bool(path) and _is_forbidden_dir(os.path.realpath(path))
         if lexical_bad or real_bad:
-            raise SecurityError(f"working directory not allowed: {path} (under /proc, /sys or /dev)")
+            msg = f"working directory not allowed: {path} (under /proc, /sys or /dev)"
+            raise SecurityError(msg)
     return path
 
 
