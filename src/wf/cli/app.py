@@ -1,0 +1,126 @@
+"""The click group: global options, lazily imported commands, and error handling."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+from typing import Any
+
+import click
+
+from wf._version import __version__
+from wf.cli.context import AppContext
+from wf.cli.exitcodes import ExitCode, classify
+
+# command name -> module under wf.cli.commands; each module defines `command`.
+COMMANDS: dict[str, str] = {
+    "init": "init",
+    "validate": "validate",
+    "run": "run",
+    "resume": "resume",
+    "list": "list_",
+    "runs": "runs",
+    "logs": "logs",
+    "graph": "graph",
+    "inspect": "inspect",
+    "status": "status",
+    "audit": "audit",
+    "diff": "diff",
+    "export": "export",
+    "health": "health",
+}
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+class LazyGroup(click.Group):
+    """A group that imports a command's module only when that command is used."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [name for name in COMMANDS if self._module_exists(name)]
+
+    @staticmethod
+    def _module_exists(name: str) -> bool:
+        return importlib.util.find_spec(f"wf.cli.commands.{COMMANDS[name]}") is not None
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module_name = COMMANDS.get(cmd_name)
+        if module_name is None or not self._module_exists(cmd_name):
+            return None
+        module = importlib.import_module(f"wf.cli.commands.{module_name}")
+        command: click.Command = module.command
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings=CONTEXT_SETTINGS)
+@click.option("--config", "config_path", metavar="PATH", help="Config file to use.")
+@click.option("--home", metavar="DIR", help="Home directory: config, workflows, logs, database.")
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warn", "error"]),
+    help="Diagnostics level on stderr (default: warn).",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Same as --log-level debug.")
+@click.version_option(__version__, "--version", prog_name="wf", message="%(prog)s %(version)s")
+@click.pass_context
+def cli(
+    ctx: click.Context,
+    config_path: str | None,
+    home: str | None,
+    log_level: str | None,
+    verbose: bool,
+) -> None:
+    """wf: run a DAG of shell tasks from a TOML file, with history in SQLite.
+
+    \b
+    Quick start:
+      wf init --example        create the home, config, database and hello.toml
+      wf run hello             run it (live progress, logs, history)
+      wf runs                  list past runs
+      wf logs RUN_ID           show the logs of a run
+    """
+    ctx.obj = AppContext(
+        config_path=config_path,
+        home=home,
+        log_level="debug" if verbose else log_level,
+    )
+    ctx.call_on_close(ctx.obj.close)
+
+
+def _command_name(exc: click.ClickException) -> str:
+    ctx = getattr(exc, "ctx", None)
+    if ctx is not None and ctx.command is not None and ctx.command.name:
+        return str(ctx.command_path).removeprefix("wf").strip() or ctx.command.name
+    return ""
+
+
+def invoke(argv: list[str]) -> int:
+    """Run the group with ARGV; map every outcome to an exit code (the one place that does)."""
+    try:
+        result: Any = cli.main(args=argv, prog_name="wf", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.UsageError as exc:
+        click.echo(f"Error: {exc.format_message()}", err=True)
+        name = _command_name(exc)
+        hint = f"wf {name} --help" if name and name != "wf" else "wf --help"
+        click.echo(f"Run '{hint}' for usage.", err=True)
+        return ExitCode.USAGE
+    except click.Abort:
+        click.echo("Error: interrupted", err=True)
+        return ExitCode.INTERRUPTED
+    except click.ClickException as exc:
+        click.echo(f"Error: {exc.format_message()}", err=True)
+        return exc.exit_code
+    except BrokenPipeError:
+        sys.stderr.close()
+        return ExitCode.FAILURE
+    except BaseException as exc:
+        if isinstance(exc, SystemExit):
+            return int(exc.code) if isinstance(exc.code, int) else ExitCode.FAILURE
+        code, lines = classify(exc)
+        for line in lines:
+            click.echo(line, err=True)
+        return code
+    return int(result) if isinstance(result, int) else ExitCode.OK

@@ -1,0 +1,1 @@
+"""One module per wf command; each defines `command`."""

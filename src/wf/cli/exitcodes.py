@@ -1,0 +1,45 @@
+"""Exit codes and the one mapping from wf errors to messages and exit codes (SPEC §7.1)."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+from wf.errors import ResumeError, SecurityError, UsageError, WfError
+
+
+class ExitCode(IntEnum):
+    """Process exit codes of the wf command."""
+
+    OK = 0
+    FAILURE = 1
+    USAGE = 2
+    INTERRUPTED = 130
+
+
+def classify(exc: BaseException) -> tuple[ExitCode, list[str]]:
+    """Map an exception to its exit code and the stderr lines that report it."""
+    from wf.config import ConfigError
+    from wf.dag.model import WorkflowError
+
+    if isinstance(exc, WorkflowError):
+        if exc.errors:
+            name = exc.workflow_name or "workflow"
+            lines = [f"Error: workflow '{name}' is invalid ({len(exc.errors)} error(s))"]
+            lines.extend(f"  - {e}" for e in exc.errors)
+            return ExitCode.USAGE, lines
+        return ExitCode.USAGE, [f"Error: {exc}"]
+    if isinstance(exc, UsageError | SecurityError | ConfigError):
+        return ExitCode.USAGE, [f"Error: {exc}"]
+    if isinstance(exc, ResumeError):
+        return ExitCode.FAILURE, [f"Error: {exc}"]
+    if isinstance(exc, WfError):
+        return ExitCode.FAILURE, [f"Error: {exc}"]
+    if isinstance(exc, KeyboardInterrupt):
+        return ExitCode.INTERRUPTED, ["Error: interrupted"]
+    if isinstance(exc, OSError):
+        return ExitCode.FAILURE, [f"Error: {exc.strerror or exc}" + _filename(exc)]
+    return ExitCode.FAILURE, [f"Error: internal error: {type(exc).__name__}: {exc}"]
+
+
+def _filename(exc: OSError) -> str:
+    return f": {exc.filename}" if exc.filename else ""

@@ -1,0 +1,166 @@
+"""Process groups: spawn a shell in its own session, and the TERM/grace/KILL sequence (§4.8)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+
+SHELL = "/bin/sh"
+_HAS_POSIX_SPAWN_SETSID = sys.platform.startswith("linux") and hasattr(os, "posix_spawn")
+
+
+class Spawned:
+    """A started shell: its pid (also its process-group id) and a way to reap it."""
+
+    def __init__(self, pid: int, popen: subprocess.Popen[bytes] | None = None) -> None:
+        self.pid = pid
+        self._popen = popen
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        """Reap without blocking; the raw wait status is decoded into ``returncode``."""
+        if self.returncode is not None:
+            return self.returncode
+        if self._popen is not None:
+            self.returncode = self._popen.poll()
+            return self.returncode
+        try:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+        except ChildProcessError:
+            self.returncode = -1
+            return self.returncode
+        if pid == 0:
+            return None
+        self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self) -> int:
+        """Block until the shell has exited."""
+        if self.returncode is not None:
+            return self.returncode
+        if self._popen is not None:
+            self.returncode = self._popen.wait()
+            return self.returncode
+        try:
+            _, status = os.waitpid(self.pid, 0)
+            self.returncode = os.waitstatus_to_exitcode(status)
+        except ChildProcessError:
+            self.returncode = -1
+        return self.returncode
+
+
+def spawn_shell(
+    command: str, env: Mapping[str, str], cwd: str | None, stdout_fd: int, stderr_fd: int
+) -> Spawned:
+    """Start ``/bin/sh -c COMMAND`` as the leader of a new session, stdin from /dev/null.
+
+    ``os.posix_spawn`` (vfork + exec) is used where possible; it cannot change directory, so a
+    task with a ``working_dir`` goes through ``subprocess`` instead.
+    """
+    argv = [SHELL, "-c", command]
+    if _HAS_POSIX_SPAWN_SETSID and not cwd:
+        file_actions = [
+            (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+            (os.POSIX_SPAWN_DUP2, stdout_fd, 1),
+            (os.POSIX_SPAWN_DUP2, stderr_fd, 2),
+        ]
+        pid = os.posix_spawn(SHELL, argv, dict(env), file_actions=file_actions, setsid=True)
+        return Spawned(pid)
+    popen = subprocess.Popen(
+        argv,
+        stdin=subprocess.DEVNULL,
+        stdout=stdout_fd,
+        stderr=stderr_fd,
+        env=dict(env),
+        cwd=cwd or None,
+        start_new_session=True,
+        close_fds=True,
+    )
+    return Spawned(popen.pid, popen)
+
+
+def group_alive(pgid: int) -> bool:
+    """Whether any live (non-zombie) process is left in process group PGID.
+
+    ``killpg(pgid, 0)`` also counts zombies, and orphaned zombies are reaped by PID 1 only when
+    it gets round to it (in containers sometimes seconds later), so on Linux a positive answer
+    is confirmed by looking for a member that is not a zombie.
+    """
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    if not _PROC_STAT:
+        return True
+    return _live_member_in_proc(pgid)
+
+
+_PROC_STAT = sys.platform.startswith("linux") and os.path.isdir("/proc/self")
+
+
+def _live_member_in_proc(pgid: int) -> bool:
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as fh:
+                stat = fh.read()
+        except OSError:
+            continue
+        # Fields after the parenthesised command: state ppid pgrp ...
+        fields = stat[stat.rfind(b")") + 2 :].split()
+        if len(fields) > 2 and int(fields[2]) == pgid and fields[0] != b"Z":
+            return True
+    return False
+
+
+def signal_group(pgid: int, sig: int) -> None:
+    """Send SIG to the group, ignoring a group that is already gone."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
+
+
+def terminate_group(
+    pgid: int,
+    grace: float,
+    *,
+    leader: Spawned | None = None,
+    hard: bool = False,
+    poll: float = 0.01,
+    kill_now: object = None,
+) -> None:
+    """SIGTERM the group, wait up to GRACE for it to empty, then SIGKILL it and reap the leader.
+
+    ``hard`` skips straight to SIGKILL. ``kill_now`` is an object with ``is_set()`` (e.g. a
+    second Ctrl+C) that cuts the grace period short.
+    """
+    if not hard:
+        signal_group(pgid, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
+            if leader is not None:
+                leader.poll()
+            if not group_alive(pgid):
+                break
+            if kill_now is not None and getattr(kill_now, "is_set", lambda: False)():
+                break
+            time.sleep(poll)
+    if group_alive(pgid):
+        signal_group(pgid, signal.SIGKILL)
+    if leader is not None:
+        leader.wait()
+
+
+def signal_name(signum: int) -> str:
+    """E.g. ``SIGKILL`` for 9."""
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return f"SIG{signum}"
