@@ -1,0 +1,89 @@
+"""Progress events (SPEC §4.12) and their in-order delivery on a dedicated thread."""
+
+from __future__ import annotations
+
+import enum
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+log = logging.getLogger("wf.executor")
+
+
+class ProgressEventKind(enum.StrEnum):
+    """The kinds of progress event."""
+
+    RUN_STARTED = "run_started"
+    TASK_STARTED = "task_started"
+    TASK_RETRYING = "task_retrying"
+    TASK_DONE = "task_done"
+    TASK_OUTPUT = "task_output"
+    TASK_FAILED = "task_failed"
+    TASK_SKIPPED = "task_skipped"
+    RUN_DONE = "run_done"
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    """One progress event; fields that do not apply are None, 0 or False."""
+
+    kind: ProgressEventKind
+    run_id: str
+    task_id: str | None = None
+    task_name: str | None = None
+    status: str | None = None
+    run_status: str | None = None
+    attempt: int = 0
+    error: str | None = None
+    output: str | None = None
+    truncated: bool = False
+    at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    reason: str | None = None
+    delay: float = 0.0
+
+
+ProgressCallback = Callable[[ProgressEvent], object]
+
+_STOP = object()
+
+
+class EventDispatcher:
+    """Queues events and hands them to the callback one at a time, in emission order.
+
+    A slow callback never blocks the engine; exceptions it raises are logged and ignored.
+    ``close()`` returns once every queued event has been delivered.
+    """
+
+    def __init__(self, callback: ProgressCallback | None) -> None:
+        self._callback = callback
+        self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        if callback is not None:
+            self._thread = threading.Thread(target=self._deliver, name="wf-events", daemon=True)
+            self._thread.start()
+
+    def emit(self, event: ProgressEvent) -> None:
+        """Queue EVENT for delivery (no-op without a callback)."""
+        if self._thread is not None:
+            self._queue.put(event)
+
+    def _deliver(self) -> None:
+        assert self._callback is not None
+        while True:
+            item = self._queue.get()
+            if item is _STOP:
+                return
+            try:
+                self._callback(item)  # type: ignore[arg-type]
+            except Exception:
+                log.exception("progress callback raised; event ignored")
+
+    def close(self) -> None:
+        """Deliver everything queued, then stop the thread."""
+        if self._thread is not None:
+            self._queue.put(_STOP)
+            self._thread.join()
+            self._thread = None

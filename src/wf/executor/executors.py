@@ -1,0 +1,298 @@
+"""The three public executors (SPEC §10.4): one engine, three scheduling policies."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Protocol
+
+from wf.contextmap import RESERVED_NAMES, ContextMap
+from wf.dag.model import DAG
+from wf.errors import SecurityError
+from wf.executor.cancel import CancelScope
+from wf.executor.engine import (
+    ExternalCancel,
+    apply_runtime_vars,
+    decide_outcome,
+    finish_run,
+    make_policy,
+    schedule,
+)
+from wf.executor.events import EventDispatcher, ProgressCallback
+from wf.executor.events import ProgressEventKind as K
+from wf.executor.heartbeat import Heartbeat
+from wf.executor.runstate import EngineSettings, RunState
+from wf.security import validate_variable_name
+from wf.storage import ExecutionMode, Run, RunStatus, Store
+from wf.storage.procinfo import current_owner
+from wf.storage.times import now_utc
+
+DEFAULT_WORKERS = 4
+
+
+class Executor(Protocol):
+    """What every executor offers."""
+
+    store: Store
+
+    def execute(
+        self,
+        dag: DAG,
+        ctx_map: ContextMap | None = None,
+        *,
+        progress: ProgressCallback | None = None,
+        print_output: bool = False,
+        clean_env: bool = False,
+        runtime_vars: Mapping[str, str] | None = None,
+        cancel: threading.Event | None = None,
+        timeout: float | None = None,
+    ) -> Run: ...
+
+    def resume(
+        self,
+        run_id: str,
+        *,
+        progress: ProgressCallback | None = None,
+        print_output: bool = False,
+        clean_env: bool | None = None,
+        runtime_vars: Mapping[str, str] | None = None,
+        cancel: threading.Event | None = None,
+        timeout: float | None = None,
+        from_task: str | None = None,
+        only: list[str] | None = None,
+        rerun: list[str] | None = None,
+    ) -> Run: ...
+
+
+def validate_options(runtime_vars: Mapping[str, str] | None, timeout: float | None) -> None:
+    """§4.1 step 1: raise ValueError before anything is written."""
+    for name in runtime_vars or {}:
+        try:
+            validate_variable_name(name)
+        except SecurityError as exc:
+            raise ValueError(str(exc)) from None
+        if name in RESERVED_NAMES:
+            raise ValueError(f'variable "{name}" is reserved')
+    if timeout is not None and timeout < 0:
+        raise ValueError("timeout must be >= 0")
+
+
+class _EngineExecutor:
+    """The engine with a fixed mode; subclasses only choose the policy."""
+
+    mode: ExecutionMode = ExecutionMode.SEQUENTIAL
+
+    def __init__(
+        self,
+        store: Store,
+        workers: int = 1,
+        *,
+        logs_dir: str | Path | None = None,
+        on_failure_hook: str | None = None,
+        kill_grace: float = 5.0,
+        log_max_bytes: int = 67_108_864,
+        warn: Callable[[str], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.max_parallel = workers if workers > 0 else DEFAULT_WORKERS
+        if logs_dir is None:
+            from wf.config import load_config
+
+            logs_dir = load_config().logs_dir
+        self.settings = EngineSettings(
+            logs_dir=Path(logs_dir),
+            kill_grace=kill_grace,
+            log_max_bytes=log_max_bytes,
+            on_failure_hook=on_failure_hook or None,
+        )
+        self.warn = warn
+        self.priority: Callable[[DAG, list[str]], Mapping[str, float] | None] | None = None
+
+    @property
+    def workers(self) -> int:
+        """Concurrent attempts: 1 for sequential."""
+        return 1 if self.mode is ExecutionMode.SEQUENTIAL else self.max_parallel
+
+    def execute(
+        self,
+        dag: DAG,
+        ctx_map: ContextMap | None = None,
+        *,
+        progress: ProgressCallback | None = None,
+        print_output: bool = False,
+        clean_env: bool = False,
+        runtime_vars: Mapping[str, str] | None = None,
+        cancel: threading.Event | None = None,
+        timeout: float | None = None,
+    ) -> Run:
+        """Run DAG to a terminal state and return the final run row (SPEC §4.1)."""
+        validate_options(runtime_vars, timeout)
+        ctx = ctx_map if ctx_map is not None else ContextMap()
+        pid, host, started_at = current_owner()
+        now = now_utc()
+        run = Run(
+            workflow_name=dag.name,
+            workflow_file=dag.file_path,
+            status=RunStatus.RUNNING,
+            start_time=now,
+            total_tasks=dag.total_tasks,
+            tags=list(dag.tags),
+            execution_mode=self.mode,
+            max_parallel=self.workers,
+            timeout_ms=round((timeout or 0) * 1000),
+            clean_env=clean_env,
+            owner_pid=pid,
+            owner_host=host,
+            owner_started_at=started_at,
+            heartbeat_at=now,
+        )
+        run.id = self.store.create_run(run)
+        heartbeat = Heartbeat(self.store, run.id).start()
+        rs = RunState(
+            store=self.store,
+            dag=dag,
+            ctx=ctx,
+            run_id=run.id,
+            workflow_name=dag.name,
+            mode=str(self.mode),
+            settings=self.settings,
+            events=EventDispatcher(progress),
+            run_cancel=CancelScope(),
+            failfast=CancelScope(),
+            print_output=print_output,
+            clean_env=clean_env,
+        )
+        try:
+            record_graph(self.store, run.id, dag)
+            apply_runtime_vars(ctx, runtime_vars)
+            rs.snapshot("checkpoint", full=True)
+            rs.emit(K.RUN_STARTED, run_status="running")
+            rs.audit(
+                "run_started",
+                {
+                    "workflow": dag.name,
+                    "mode": str(self.mode),
+                    "max_parallel": self.workers,
+                    "tags": list(dag.tags),
+                },
+            )
+            nodes = dag.sequential_order()
+            return self._run_and_finish(rs, run, nodes, cancel, timeout, heartbeat)
+        finally:
+            heartbeat.stop()
+            rs.events.close()
+
+    def _run_and_finish(
+        self,
+        rs: RunState,
+        run: Run,
+        nodes: list[str],
+        cancel: threading.Event | None,
+        timeout: float | None,
+        heartbeat: Heartbeat,
+        *,
+        selection: bool = False,
+    ) -> Run:
+        priority = self.priority(rs.dag, nodes) if self.priority is not None else None
+        policy = make_policy(str(self.mode), rs.dag, nodes, priority=priority)
+        external = ExternalCancel(rs.run_cancel, cancel, timeout)
+        schedule(rs, policy, self.workers, external)
+        status, error, failed_task = decide_outcome(rs, nodes, selection_unfinished=selection)
+        return finish_run(rs, run, status, error, failed_task, heartbeat, warn=self.warn)
+
+    def resume(
+        self,
+        run_id: str,
+        *,
+        progress: ProgressCallback | None = None,
+        print_output: bool = False,
+        clean_env: bool | None = None,
+        runtime_vars: Mapping[str, str] | None = None,
+        cancel: threading.Event | None = None,
+        timeout: float | None = None,
+        from_task: str | None = None,
+        only: list[str] | None = None,
+        rerun: list[str] | None = None,
+    ) -> Run:
+        """Resume a failed, cancelled or interrupted run in this executor's mode (SPEC §6)."""
+        from wf.resume import resume_run
+
+        return resume_run(
+            self,
+            run_id,
+            progress=progress,
+            print_output=print_output,
+            clean_env=clean_env,
+            runtime_vars=runtime_vars,
+            cancel=cancel,
+            timeout=timeout,
+            from_task=from_task,
+            only=only,
+            rerun=rerun,
+        )
+
+
+def record_graph(store: Store, run_id: str, dag: DAG) -> None:
+    """§4.1 step 3: the dag_cache row and one task_dependencies row per edge."""
+    edges = [
+        (node_id, dep)
+        for node_id in dag.sequential_order()
+        for dep in dag.nodes[node_id].dependencies
+    ]
+    with store.transaction():
+        store.upsert_dag_cache(
+            run_id,
+            dag.to_json(),
+            total_nodes=dag.total_tasks,
+            total_levels=len(dag.levels),
+            has_parallel_tasks=any(len(level) > 1 for level in dag.levels),
+        )
+        store.replace_task_dependencies(run_id, edges)
+
+
+class SequentialExecutor(_EngineExecutor):
+    """Levels in order, nodes in ID order, one at a time; the first failure stops the run."""
+
+    mode = ExecutionMode.SEQUENTIAL
+
+    def __init__(self, store: Store, **kwargs: object) -> None:
+        super().__init__(store, 1, **kwargs)  # type: ignore[arg-type]
+
+
+class ParallelExecutor(_EngineExecutor):
+    """Level by level, up to ``max_parallel`` nodes of a level at once."""
+
+    mode = ExecutionMode.PARALLEL
+
+    def __init__(self, store: Store, max_parallel: int = DEFAULT_WORKERS, **kwargs: object) -> None:
+        super().__init__(store, max_parallel, **kwargs)  # type: ignore[arg-type]
+
+
+class WorkStealingExecutor(_EngineExecutor):
+    """Dependency-driven: a node starts once its dependencies are done and a worker is free."""
+
+    mode = ExecutionMode.WORK_STEALING
+
+    def __init__(self, store: Store, num_workers: int = DEFAULT_WORKERS, **kwargs: object) -> None:
+        super().__init__(store, num_workers, **kwargs)  # type: ignore[arg-type]
+
+
+_BY_MODE: dict[str, type[_EngineExecutor]] = {
+    "sequential": SequentialExecutor,
+    "parallel": ParallelExecutor,
+    "work_stealing": WorkStealingExecutor,
+}
+
+
+def executor_for_mode(
+    mode: str | ExecutionMode, store: Store, max_parallel: int = DEFAULT_WORKERS, **kwargs: object
+) -> _EngineExecutor:
+    """The executor of MODE (``sequential``, ``parallel`` or ``work_stealing``)."""
+    key = str(mode).replace("-", "_")
+    cls = _BY_MODE.get(key)
+    if cls is None:
+        raise ValueError(f"unknown execution mode: {mode}")
+    if cls is SequentialExecutor:
+        return SequentialExecutor(store, **kwargs)
+    return cls(store, max_parallel, **kwargs)

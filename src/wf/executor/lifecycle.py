@@ -1,0 +1,590 @@
+"""The task lifecycle of one node (SPEC §4.3–4.9): preparation, attempts, outcome, traps."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from wf.contextmap import (
+    FORENSIC_OWNER,
+    RESERVED_NAMES,
+    ContextMapError,
+    UndefinedVariableError,
+    Variable,
+)
+from wf.dag.model import TaskDefinition
+from wf.errors import SecurityError
+from wf.executor.cancel import AttemptCancel
+from wf.executor.events import ProgressEventKind as K
+from wf.executor.fingerprint import fingerprint
+from wf.executor.outputs import OutputError, check_output_name, parse_output_file, register_value
+from wf.executor.runner import AttemptResult, AttemptSpec, Outcome, run_attempt
+from wf.executor.runstate import NodeResult, NodeStatus, RunState, read_output_head, tail_lines
+from wf.security import validate_working_dir
+from wf.storage import TaskExecution, TaskStatus
+from wf.storage.times import now_utc
+
+log = logging.getLogger("wf.executor")
+
+
+class EarlyFailure(Exception):
+    """A node failure before any process starts (condition, interpolation, working dir)."""
+
+
+@dataclass
+class NodeSpec:
+    """One node to run: a normal node, or a forensic trap under its own node ID."""
+
+    node_id: str
+    task: TaskDefinition
+    name: str
+    matrix_vars: dict[str, str] = field(default_factory=dict)
+    is_expanded: bool = False
+    is_forensic: bool = False
+
+
+@dataclass
+class Prepared:
+    """The interpolated node, ready for its attempts."""
+
+    cmd: str
+    env: dict[str, str]
+    working_dir: str
+    cwd: str | None
+    register: str
+    condition_result: bool | None
+    fingerprint: str
+
+
+def force_set(rs: RunState, owner: str, name: str, value: str) -> None:
+    """Set a wf-owned variable, replacing earlier values whoever set them."""
+    try:
+        rs.ctx.set(owner, name, value)
+    except ContextMapError:
+        rs.ctx.restore_variable(Variable(name, value, owner, now_utc(), False))
+
+
+def run_node(rs: RunState, spec: NodeSpec) -> NodeResult:
+    """Run one node through its whole lifecycle and return its result."""
+    task = spec.task
+    reason: str | None = None
+    if rs.resuming and not spec.is_forensic:
+        reason = _resume_reason(rs, spec)
+        if reason is None:
+            return _reuse(rs, spec)
+    condition_result: bool | None = None
+    try:
+        if spec.is_expanded:
+            try:
+                rs.ctx.set_matrix(spec.node_id, spec.matrix_vars)
+            except ContextMapError as exc:
+                raise EarlyFailure(f"matrix variables: {exc}") from exc
+        if task.condition:
+            try:
+                condition_result = rs.ctx.eval_condition(task.condition, task_id=spec.node_id)
+            except ContextMapError as exc:
+                raise EarlyFailure(f"condition evaluation failed: {exc}") from exc
+            if not condition_result:
+                return _skip(rs, spec)
+        prepared = _prepare(rs, spec, condition_result)
+    except EarlyFailure as exc:
+        return _early_failure(rs, spec, str(exc), condition_result, reason)
+    return _attempts(rs, spec, prepared, reason)
+
+
+# -- resume decisions -------------------------------------------------------------------------
+def _resume_reason(rs: RunState, spec: NodeSpec) -> str | None:
+    """Why the node runs on resume, or None to reuse it (SPEC §6.5)."""
+    if spec.node_id in rs.forced:
+        return f"forced by --{rs.forced_by}"
+    prev = rs.previous.get(spec.node_id)
+    if prev is None:
+        return "not run before"
+    state = str(prev.state)
+    if state == TaskStatus.SUCCESS:
+        current = _current_fingerprint(rs, spec)
+        if current is not None and current == prev.fingerprint:
+            return None
+        return "changed since run"
+    return {
+        TaskStatus.FAILED: "failed in previous run",
+        TaskStatus.CANCELLED: "cancelled in previous run",
+        TaskStatus.SKIPPED: "skipped in previous run",
+    }.get(TaskStatus(state), "not run before")
+
+
+def _current_fingerprint(rs: RunState, spec: NodeSpec) -> str | None:
+    try:
+        if spec.is_expanded:
+            rs.ctx.set_matrix(spec.node_id, spec.matrix_vars)
+        prepared = _prepare(rs, spec, None, check_dir=False)
+    except (EarlyFailure, ContextMapError):
+        return None
+    return prepared.fingerprint
+
+
+def _reuse(rs: RunState, spec: NodeSpec) -> NodeResult:
+    prev = rs.previous[spec.node_id]
+    rs.emit(
+        K.TASK_SKIPPED,
+        task_id=spec.node_id,
+        task_name=spec.name,
+        status="success",
+        reason="unchanged since run",
+    )
+    rs.audit("task_reused", {"task_id": spec.node_id, "fingerprint": prev.fingerprint})
+    return NodeResult(spec.node_id, NodeStatus.REUSED, end_time=prev.end_time)
+
+
+# -- preparation ------------------------------------------------------------------------------
+def _interpolate(rs: RunState, spec: NodeSpec, text: str, field_name: str) -> str:
+    try:
+        value = rs.ctx.interpolate(text, task_id=spec.node_id)
+    except UndefinedVariableError as exc:
+        raise EarlyFailure(
+            f'interpolation failed in {field_name}: undefined variable "{exc.name}"'
+        ) from exc
+    except ContextMapError as exc:
+        raise EarlyFailure(f"interpolation failed in {field_name}: {exc}") from exc
+    if "\x00" in value:
+        raise EarlyFailure(f"interpolation failed in {field_name}: result contains a NUL byte")
+    return value
+
+
+def _prepare(
+    rs: RunState, spec: NodeSpec, condition_result: bool | None, *, check_dir: bool = True
+) -> Prepared:
+    """P3–P5: interpolation, working directory, fingerprint."""
+    task = spec.task
+    cmd = _interpolate(rs, spec, task.cmd, "cmd")
+    env = {key: _interpolate(rs, spec, value, f"env.{key}") for key, value in task.env.items()}
+    working_dir = _interpolate(rs, spec, task.working_dir, "working_dir")
+    register = task.register
+    if "{{" in register:
+        register = _interpolate(rs, spec, register, "register")
+    if register:
+        try:
+            check_output_name(register, "")
+        except OutputError as exc:
+            raise EarlyFailure(f"invalid register name: {exc}") from exc
+    cwd: str | None = None
+    if working_dir:
+        cwd = os.path.abspath(working_dir)
+        if check_dir:
+            _check_working_dir(working_dir, cwd)
+    clean_env = rs.clean_env or task.clean_env
+    fp = fingerprint(
+        task=task,
+        node_id=spec.node_id,
+        cmd=cmd,
+        env=env,
+        working_dir=working_dir,
+        clean_env=clean_env,
+        matrix_vars=spec.matrix_vars,
+        ctx=rs.ctx,
+    )
+    return Prepared(cmd, env, working_dir, cwd, register, condition_result, fp)
+
+
+def _check_working_dir(working_dir: str, cwd: str) -> None:
+    try:
+        validate_working_dir(working_dir)
+        validate_working_dir(cwd, check_real=True)
+    except SecurityError:
+        raise EarlyFailure(f"working directory not allowed: {working_dir}") from None
+    if not os.path.exists(cwd):
+        raise EarlyFailure(f"working directory does not exist: {working_dir}")
+    if not os.path.isdir(cwd):
+        raise EarlyFailure(f"working directory is not a directory: {working_dir}")
+
+
+# -- outcomes without attempts ----------------------------------------------------------------
+def _base_row(rs: RunState, spec: NodeSpec, attempt: int) -> TaskExecution:
+    task = spec.task
+    return TaskExecution(
+        run_id=rs.run_id,
+        task_id=spec.node_id,
+        task_name=spec.name,
+        command=task.cmd,
+        attempt=attempt,
+        max_retries=task.retries,
+        is_forensic=spec.is_forensic,
+        is_matrix_expansion=spec.is_expanded,
+        matrix_vars=dict(spec.matrix_vars) if spec.is_expanded else None,
+        condition_expr=task.condition or None,
+    )
+
+
+def _skip(rs: RunState, spec: NodeSpec) -> NodeResult:
+    now = now_utc()
+    row = _base_row(rs, spec, rs.next_attempt(spec.node_id))
+    row.state = TaskStatus.SKIPPED
+    row.condition_result = False
+    row.start_time = row.end_time = now
+    row.duration_ms = 0
+    with rs.store.transaction():
+        rs.store.create_task_execution(row)
+        rs.store.mark_dependency_satisfied(rs.run_id, spec.node_id)
+    rs.audit("task_skipped", {"task_id": spec.node_id, "condition": spec.task.condition})
+    rs.emit(
+        K.TASK_SKIPPED,
+        task_id=spec.node_id,
+        task_name=spec.name,
+        status="skipped",
+        reason="condition false",
+    )
+    return NodeResult(spec.node_id, NodeStatus.SKIPPED, end_time=now)
+
+
+def _early_failure(
+    rs: RunState,
+    spec: NodeSpec,
+    error: str,
+    condition_result: bool | None,
+    reason: str | None,
+) -> NodeResult:
+    now = now_utc()
+    row = _base_row(rs, spec, rs.next_attempt(spec.node_id))
+    row.state = TaskStatus.FAILED
+    row.condition_result = condition_result
+    row.start_time = row.end_time = now
+    row.duration_ms = 0
+    row.error_message = error
+    rs.store.create_task_execution(row)
+    result = NodeResult(
+        spec.node_id,
+        NodeStatus.FAILED,
+        ignored=spec.task.ignore_failure,
+        attempts=1,
+        error=error,
+        end_time=now,
+        early=True,
+    )
+    return _final_failure(rs, spec, result)
+
+
+# -- attempts ---------------------------------------------------------------------------------
+def _environment(rs: RunState, spec: NodeSpec, prepared: Prepared, attempt: int, output: Path):
+    base: dict[str, str] = {} if (rs.clean_env or spec.task.clean_env) else dict(os.environ)
+    base.update(prepared.env)
+    base["WF_RUN_ID"] = rs.run_id
+    base["WF_WORKFLOW"] = rs.workflow_name
+    base["WF_TASK_ID"] = spec.node_id
+    base["WF_ATTEMPT"] = str(attempt)
+    base["WF_OUTPUT"] = str(output)
+    return base
+
+
+def _retry_delay(task: TaskDefinition, k: int) -> float:
+    """Delay before attempt K ≥ 2 (SPEC §4.7)."""
+    delay = task.retry_delay * (task.retry_backoff ** (k - 2))
+    if task.retry_max_delay is not None:
+        delay = min(delay, task.retry_max_delay)
+    return delay
+
+
+def _attempt_dir(rs: RunState, node_id: str) -> Path:
+    path = rs.settings.logs_dir / rs.run_id / node_id
+    os.makedirs(path, mode=0o700, exist_ok=True)
+    return path
+
+
+def _attempts(rs: RunState, spec: NodeSpec, prepared: Prepared, reason: str | None) -> NodeResult:
+    task = spec.task
+    cancel = AttemptCancel(rs.run_cancel, None if spec.is_forensic else rs.failfast)
+    kill_grace = task.kill_grace if task.kill_grace is not None else rs.settings.kill_grace
+    total = task.retries + 1
+    last: AttemptResult | None = None
+    row = TaskExecution()
+    for k in range(1, total + 1):
+        n = rs.next_attempt(spec.node_id)
+        row = _base_row(rs, spec, n)
+        row.command = prepared.cmd
+        row.working_dir = prepared.working_dir or None
+        row.condition_result = prepared.condition_result
+        row.fingerprint = prepared.fingerprint
+        if k == 1:
+            started = {"task_id": spec.node_id, "task_name": spec.name, "attempt": n}
+            if reason is not None:
+                started["reason"] = reason
+            with rs.store.transaction():
+                rs.store.create_task_execution(row)
+                rs.audit("task_started", started)
+            rs.emit(
+                K.TASK_STARTED,
+                task_id=spec.node_id,
+                task_name=spec.name,
+                attempt=n,
+                status="running",
+                reason=reason,
+            )
+        else:
+            delay = _retry_delay(task, k)
+            with rs.store.transaction():
+                rs.store.create_task_execution(row)
+                rs.audit(
+                    "task_retried",
+                    {"task_id": spec.node_id, "attempt": n, "delay_ms": round(delay * 1000)},
+                )
+            rs.emit(
+                K.TASK_RETRYING,
+                task_id=spec.node_id,
+                task_name=spec.name,
+                attempt=n,
+                status="pending",
+                delay=delay,
+            )
+            if delay > 0:
+                cancel.wait(delay)
+        if cancel.is_set():
+            return _cancelled(rs, spec, row, None, cancel.reason)
+        directory = _attempt_dir(rs, spec.node_id)
+        log_path = directory / f"attempt_{n}.log"
+        output_path = directory / f"attempt_{n}.output"
+        fd = os.open(output_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+        os.close(fd)
+        row.log_path = str(log_path)
+        attempt_spec = AttemptSpec(
+            command=prepared.cmd,
+            env=_environment(rs, spec, prepared, n, output_path),
+            log_path=log_path,
+            cwd=prepared.cwd,
+            timeout=task.timeout or None,
+            kill_grace=kill_grace,
+            log_max_bytes=rs.settings.log_max_bytes,
+        )
+
+        def on_start(pid: int, _start: float, row: TaskExecution = row) -> None:
+            row.state = TaskStatus.RUNNING
+            row.start_time = now_utc()
+            row.pid = pid
+            rs.store.update_task_execution(row)
+
+        last = run_attempt(attempt_spec, cancel, on_start=on_start)
+        end = now_utc()
+        if row.start_time is None:
+            row.start_time = end
+        row.end_time = end
+        row.duration_ms = max(0, round((end - row.start_time).total_seconds() * 1000))
+        row.output_truncated = last.output_truncated
+        if last.outcome is Outcome.CANCELLED:
+            return _cancelled(rs, spec, row, last, cancel.reason)
+        error = last.error
+        if last.ok:
+            try:
+                _register(rs, spec, prepared, last, output_path)
+            except (OutputError, ContextMapError) as exc:
+                error = str(exc)
+            else:
+                return _success(rs, spec, row, last)
+        row.state = TaskStatus.FAILED
+        row.exit_code = last.exit_code
+        row.error_message = error
+        row.stack_trace = tail_lines(row.log_path)
+        with rs.store.transaction():
+            rs.store.update_task_execution(row)
+            if last.outcome is Outcome.TIMED_OUT:
+                rs.store.create_forensic_log(
+                    rs.run_id,
+                    "timeout",
+                    f"attempt {n} {error}",
+                    task_id=spec.node_id,
+                    triggered_by=spec.node_id,
+                    trigger_reason=error,
+                )
+        if cancel.is_set():
+            break
+    assert last is not None
+    result = NodeResult(
+        spec.node_id,
+        NodeStatus.FAILED,
+        ignored=task.ignore_failure,
+        attempts=total if not cancel.is_set() else k,
+        error=row.error_message,
+        end_time=row.end_time,
+        exit_code=row.exit_code,
+        log_path=row.log_path,
+    )
+    return _final_failure(rs, spec, result)
+
+
+def _register(
+    rs: RunState, spec: NodeSpec, prepared: Prepared, result: AttemptResult, output_path: Path
+) -> None:
+    """A5: validate everything first, then set WF_OUTPUT variables in order, then register."""
+    pairs = parse_output_file(output_path)
+    for name, _ in pairs:
+        if name in RESERVED_NAMES:
+            raise OutputError(f'variable "{name}" is reserved')
+    if not pairs and not prepared.register:
+        return
+    values = list(pairs)
+    if prepared.register:
+        values.append((prepared.register, register_value(result.stdout_tail)))
+    for name, _ in values:
+        existing = rs.ctx.lookup(name)
+        if existing is not None and existing.owner != spec.node_id:
+            raise OutputError(
+                f'failed to register output: variable "{name}" already set by task '
+                f'"{existing.owner}"'
+            )
+        if existing is not None and existing.read_only:
+            raise OutputError(
+                f'failed to register output: cannot overwrite read-only variable "{name}"'
+            )
+    try:
+        for name, value in values:
+            rs.ctx.set(spec.node_id, name, value)
+    except ContextMapError as exc:
+        raise OutputError(f"failed to register output: {exc}") from exc
+
+
+def _success(rs: RunState, spec: NodeSpec, row: TaskExecution, result: AttemptResult) -> NodeResult:
+    row.state = TaskStatus.SUCCESS
+    row.exit_code = 0
+    with rs.store.transaction():
+        rs.store.update_task_execution(row)
+        rs.snapshot("checkpoint", full=False)
+        rs.store.mark_dependency_satisfied(rs.run_id, spec.node_id)
+        rs.audit("task_succeeded", {"task_id": spec.node_id, "attempt": row.attempt})
+    rs.emit(
+        K.TASK_DONE,
+        task_id=spec.node_id,
+        task_name=spec.name,
+        attempt=row.attempt,
+        status="success",
+    )
+    _emit_output(rs, spec, row.log_path)
+    return NodeResult(
+        spec.node_id,
+        NodeStatus.SUCCESS,
+        attempts=row.attempt,
+        end_time=row.end_time,
+        exit_code=0,
+        log_path=row.log_path,
+    )
+
+
+def _emit_output(rs: RunState, spec: NodeSpec, log_path: str | None) -> None:
+    if not rs.print_output:
+        return
+    text, truncated = read_output_head(log_path)
+    if text:
+        rs.emit(
+            K.TASK_OUTPUT,
+            task_id=spec.node_id,
+            task_name=spec.name,
+            output=text,
+            truncated=truncated,
+        )
+
+
+def _cancelled(
+    rs: RunState,
+    spec: NodeSpec,
+    row: TaskExecution,
+    result: AttemptResult | None,
+    reason: str,
+) -> NodeResult:
+    error = f"cancelled: {reason}"
+    now = now_utc()
+    row.state = TaskStatus.CANCELLED
+    row.exit_code = -1
+    row.error_message = error
+    row.end_time = row.end_time or now
+    if row.start_time is not None:
+        row.duration_ms = max(0, round((row.end_time - row.start_time).total_seconds() * 1000))
+    with rs.store.transaction():
+        rs.store.update_task_execution(row)
+        rs.store.create_forensic_log(
+            rs.run_id,
+            "cancellation",
+            f"attempt {row.attempt} {error}",
+            task_id=spec.node_id,
+            triggered_by=spec.node_id,
+            trigger_reason=reason,
+        )
+        rs.audit(
+            "task_cancelled", {"task_id": spec.node_id, "attempt": row.attempt, "reason": reason}
+        )
+    rs.emit(
+        K.TASK_FAILED,
+        task_id=spec.node_id,
+        task_name=spec.name,
+        attempt=row.attempt,
+        status="cancelled",
+        error=error,
+    )
+    return NodeResult(
+        spec.node_id,
+        NodeStatus.CANCELLED,
+        attempts=row.attempt,
+        error=error,
+        end_time=row.end_time,
+        exit_code=-1,
+        log_path=row.log_path,
+    )
+
+
+def _final_failure(rs: RunState, spec: NodeSpec, result: NodeResult) -> NodeResult:
+    """§4.6: fail-fast first, then the task-level trap, then the task_failed records."""
+    task = spec.task
+    if not spec.is_forensic and not result.ignored and rs.on_final_failure is not None:
+        rs.on_final_failure(spec.node_id)
+    if not spec.is_forensic and task.on_failure:
+        run_task_trap(rs, spec.node_id, task.on_failure, result.error or "")
+    data: dict[str, object] = {
+        "task_id": spec.node_id,
+        "attempts": result.attempts,
+        "error": result.error,
+        "ignored": result.ignored,
+    }
+    if result.early:
+        data["early"] = True
+    rs.audit("task_failed", data)
+    rs.emit(
+        K.TASK_FAILED,
+        task_id=spec.node_id,
+        task_name=spec.name,
+        attempt=result.attempts,
+        status="failed",
+        error=result.error,
+    )
+    _emit_output(rs, spec, result.log_path)
+    return result
+
+
+# -- traps ------------------------------------------------------------------------------------
+def run_task_trap(rs: RunState, failed_node: str, trap_id: str, error: str) -> None:
+    """Fire the task-level trap TRAP_ID for FAILED_NODE (at most once per invocation)."""
+    trap_task = rs.dag.forensic_tasks.get(trap_id)
+    if trap_task is None or rs.run_cancel.is_set() or not rs.claim_trap(trap_id):
+        return
+    force_set(rs, FORENSIC_OWNER, "failed_task", failed_node)
+    force_set(rs, FORENSIC_OWNER, "error_message", error)
+    rs.audit(
+        "forensic_trap_fired",
+        {"trap_id": trap_id, "failed_task": failed_node, "scope": "task"},
+    )
+    spec = NodeSpec(trap_id, trap_task, trap_task.name, is_forensic=True)
+    run_trap_node(rs, spec, failed_node, error)
+
+
+def run_trap_node(rs: RunState, spec: NodeSpec, failed_node: str | None, error: str) -> NodeResult:
+    """Run a trap through the full lifecycle and record its ``trap_output`` forensic log."""
+    result = run_node(rs, spec)
+    text, _ = read_output_head(result.log_path)
+    try:
+        rs.store.create_forensic_log(
+            rs.run_id,
+            "trap_output",
+            text,
+            task_id=spec.node_id,
+            triggered_by=failed_node,
+            trigger_reason=error,
+        )
+    except Exception:
+        log.exception("could not record trap output")
+    return result

@@ -1,0 +1,200 @@
+"""Scheduler policies (SPEC §4.2): which ready nodes may start now. Pure: no I/O, no clock."""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Protocol
+
+
+class SchedulerPolicy(Protocol):
+    """Decides the start order of nodes; the engine reports every finish back."""
+
+    mode: str
+
+    def next_ready(self, free_slots: int) -> list[str]:
+        """Nodes to start now, in order, at most FREE_SLOTS of them."""
+        ...
+
+    def finished(self, node_id: str, *, completed: bool) -> None:
+        """NODE_ID ended; ``completed`` when it counts as done for its dependents."""
+        ...
+
+    def stop(self) -> None:
+        """Start nothing new from now on (fail-fast or cancellation)."""
+        ...
+
+    @property
+    def running(self) -> frozenset[str]:
+        """Nodes started and not yet finished."""
+        ...
+
+    @property
+    def started(self) -> frozenset[str]:
+        """Every node ever handed out."""
+        ...
+
+
+class _Base:
+    """Shared state: the scheduled nodes, their in-set dependencies, running and started sets."""
+
+    mode = ""
+
+    def __init__(self, nodes: Sequence[str], dependencies: Mapping[str, Iterable[str]]) -> None:
+        self._nodes = list(nodes)
+        scheduled = set(self._nodes)
+        self._deps = {n: sorted(set(dependencies.get(n, ())) & scheduled) for n in self._nodes}
+        self._dependents: dict[str, list[str]] = {n: [] for n in self._nodes}
+        for node, deps in self._deps.items():
+            for dep in deps:
+                self._dependents[dep].append(node)
+        for children in self._dependents.values():
+            children.sort()
+        self._running: set[str] = set()
+        self._started: set[str] = set()
+        self._stopped = False
+
+    @property
+    def running(self) -> frozenset[str]:
+        return frozenset(self._running)
+
+    @property
+    def started(self) -> frozenset[str]:
+        return frozenset(self._started)
+
+    def stop(self) -> None:
+        self._stopped = True
+
+    def _start(self, node_id: str) -> None:
+        if node_id in self._started:
+            raise RuntimeError(f"node {node_id} handed out twice")
+        self._started.add(node_id)
+        self._running.add(node_id)
+
+    def _finish(self, node_id: str) -> None:
+        if node_id not in self._running:
+            raise RuntimeError(f"node {node_id} finished but was not running")
+        self._running.discard(node_id)
+
+
+class SequentialPolicy(_Base):
+    """One node at a time in the sequential order; the first failure stops everything."""
+
+    mode = "sequential"
+
+    def __init__(self, order: Sequence[str], dependencies: Mapping[str, Iterable[str]]) -> None:
+        super().__init__(order, dependencies)
+        self._next = 0
+
+    def next_ready(self, free_slots: int) -> list[str]:
+        if self._stopped or self._running or free_slots < 1 or self._next >= len(self._nodes):
+            return []
+        node_id = self._nodes[self._next]
+        self._next += 1
+        self._start(node_id)
+        return [node_id]
+
+    def finished(self, node_id: str, *, completed: bool) -> None:
+        self._finish(node_id)
+        if not completed:
+            self._stopped = True
+
+
+class LevelPolicy(_Base):
+    """Level by level; a level always completes; after a failed level nothing else starts."""
+
+    mode = "parallel"
+
+    def __init__(
+        self, levels: Sequence[Sequence[str]], dependencies: Mapping[str, Iterable[str]]
+    ) -> None:
+        self._levels = [list(level) for level in levels if level]
+        super().__init__([n for level in self._levels for n in level], dependencies)
+        self._level = 0
+        self._pending: list[str] = list(self._levels[0]) if self._levels else []
+        self._level_failed = False
+
+    def next_ready(self, free_slots: int) -> list[str]:
+        if self._stopped:
+            return []
+        if not self._pending and not self._running:
+            self._advance()
+        out: list[str] = []
+        while self._pending and len(out) < free_slots and not self._stopped:
+            node_id = self._pending.pop(0)
+            self._start(node_id)
+            out.append(node_id)
+        return out
+
+    def _advance(self) -> None:
+        if self._level_failed:
+            self._stopped = True
+            return
+        self._level += 1
+        if self._level < len(self._levels):
+            self._pending = list(self._levels[self._level])
+
+    def finished(self, node_id: str, *, completed: bool) -> None:
+        self._finish(node_id)
+        if not completed:
+            self._level_failed = True
+
+    def stop(self) -> None:
+        self._stopped = True
+        self._pending = []
+
+
+class WorkStealingPolicy(_Base):
+    """Dependency-driven: a node is released the moment its last dependency completes.
+
+    Released nodes wait in a ready queue: first released, first served (nodes released together
+    in ID order), or, with ``priority``, highest priority first (ties by ID).
+    """
+
+    mode = "work_stealing"
+
+    def __init__(
+        self,
+        nodes: Sequence[str],
+        dependencies: Mapping[str, Iterable[str]],
+        *,
+        priority: Mapping[str, float] | None = None,
+    ) -> None:
+        super().__init__(sorted(nodes), dependencies)
+        self._priority = priority
+        self._remaining = {n: len(self._deps[n]) for n in self._nodes}
+        self._ready: list[tuple[float, int, str]] = []
+        self._seq = 0
+        self._release([n for n in self._nodes if self._remaining[n] == 0])
+
+    def _release(self, node_ids: list[str]) -> None:
+        for node_id in sorted(node_ids):
+            if self._priority is not None:
+                key = (-self._priority.get(node_id, 0.0), 0, node_id)
+            else:
+                key = (0.0, self._seq, node_id)
+                self._seq += 1
+            heapq.heappush(self._ready, key)
+
+    def next_ready(self, free_slots: int) -> list[str]:
+        out: list[str] = []
+        while self._ready and len(out) < free_slots and not self._stopped:
+            _, _, node_id = heapq.heappop(self._ready)
+            self._start(node_id)
+            out.append(node_id)
+        return out
+
+    def finished(self, node_id: str, *, completed: bool) -> None:
+        self._finish(node_id)
+        if not completed:
+            return
+        released = []
+        for child in self._dependents[node_id]:
+            self._remaining[child] -= 1
+            if self._remaining[child] == 0:
+                released.append(child)
+        self._release(released)
+
+    def stop(self) -> None:
+        self._stopped = True
+        self._ready = []

@@ -1,0 +1,211 @@
+"""Per-invocation state of one execute or resume: node results, attempt numbers, latches."""
+
+from __future__ import annotations
+
+import codecs
+import enum
+import json
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from wf.contextmap import ContextMap, Variable
+from wf.dag.model import DAG
+from wf.executor.cancel import CancelScope
+from wf.executor.events import EventDispatcher, ProgressEvent, ProgressEventKind
+from wf.storage import ContextSnapshot, Store, TaskExecution
+from wf.storage.times import now_utc
+
+log = logging.getLogger("wf.executor")
+
+OUTPUT_EVENT_BYTES = 65536
+
+
+class NodeStatus(enum.StrEnum):
+    """How one node execution ended."""
+
+    SUCCESS = "success"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    REUSED = "reused"
+
+
+@dataclass
+class NodeResult:
+    """The outcome of one node in this invocation."""
+
+    node_id: str
+    status: NodeStatus
+    ignored: bool = False
+    attempts: int = 0
+    error: str | None = None
+    end_time: datetime | None = None
+    exit_code: int | None = None
+    log_path: str | None = None
+    early: bool = False
+
+    @property
+    def completed(self) -> bool:
+        """Counts as completed for dependents: success, skip, reuse, or an ignored failure."""
+        if self.status in (NodeStatus.SUCCESS, NodeStatus.SKIPPED, NodeStatus.REUSED):
+            return True
+        return self.status is NodeStatus.FAILED and self.ignored
+
+    @property
+    def fails_run(self) -> bool:
+        """A non-ignored final failure."""
+        return self.status is NodeStatus.FAILED and not self.ignored
+
+
+@dataclass
+class EngineSettings:
+    """Settings shared by every run of an executor."""
+
+    logs_dir: Path
+    kill_grace: float = 5.0
+    log_max_bytes: int = 64 * 1024 * 1024
+    on_failure_hook: str | None = None
+
+
+@dataclass
+class RunState:
+    """Everything one invocation (execute or resume) shares between its threads."""
+
+    store: Store
+    dag: DAG
+    ctx: ContextMap
+    run_id: str
+    workflow_name: str
+    mode: str
+    settings: EngineSettings
+    events: EventDispatcher
+    run_cancel: CancelScope
+    failfast: CancelScope
+    print_output: bool = False
+    clean_env: bool = False
+    resuming: bool = False
+    previous: dict[str, TaskExecution] = field(default_factory=dict)
+    forced: set[str] = field(default_factory=set)
+    forced_by: str = ""
+    results: dict[str, NodeResult] = field(default_factory=dict)
+    on_final_failure: Callable[[str], None] | None = None
+    _attempts: dict[str, int] = field(default_factory=dict)
+    _fired_traps: set[str] = field(default_factory=set)
+    _snapshot_marks: dict[str, tuple[str, object]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    # -- attempt numbers and trap latch -------------------------------------------------
+    def seed_attempts(self, highest: dict[str, int]) -> None:
+        """Continue attempt numbering from a previous invocation."""
+        self._attempts.update(highest)
+
+    def next_attempt(self, node_id: str) -> int:
+        """One more than the highest attempt of NODE_ID in this run."""
+        with self._lock:
+            n = self._attempts.get(node_id, 0) + 1
+            self._attempts[node_id] = n
+            return n
+
+    def claim_trap(self, trap_id: str) -> bool:
+        """True the first time TRAP_ID fires in this invocation."""
+        with self._lock:
+            if trap_id in self._fired_traps:
+                return False
+            self._fired_traps.add(trap_id)
+            return True
+
+    # -- records ---------------------------------------------------------------------------
+    def emit(self, kind: ProgressEventKind, **fields: Any) -> None:
+        """Queue a progress event of this run."""
+        self.events.emit(ProgressEvent(kind=kind, run_id=self.run_id, **fields))
+
+    def audit(self, event_type: str, data: dict[str, Any]) -> None:
+        """Append an audit entry; a failed write is logged and never fails the run."""
+        try:
+            self.store.create_audit_entry(
+                self.run_id, event_type, json.dumps(data, separators=(",", ":"))
+            )
+        except Exception:
+            log.exception("audit write failed (%s)", event_type)
+
+    def snapshot(self, snapshot_type: str, *, full: bool) -> None:
+        """Write a snapshot batch (SPEC §2.6).
+
+        ``full`` writes every variable; otherwise only variables set since the last snapshot
+        (restores read the newest row per name, so the restored context is the same).
+        """
+        variables = self.ctx.snapshot()
+        if not variables:
+            return
+        with self._lock:
+            if full:
+                changed = variables
+            else:
+                changed = [v for v in variables if self._snapshot_marks.get(v.name) != _mark(v)]
+            for v in changed:
+                self._snapshot_marks[v.name] = _mark(v)
+        if not changed:
+            return
+        at = now_utc()
+        rows = [
+            ContextSnapshot(
+                run_id=self.run_id,
+                snapshot_time=at,
+                snapshot_type=snapshot_type,
+                variable_name=v.name,
+                variable_value=v.text,
+                variable_type=v.type,
+                set_by_task=v.owner,
+                set_at=v.set_at,
+                is_read_only=v.read_only,
+            )
+            for v in changed
+        ]
+        self.store.create_context_snapshots(rows)
+
+    def mark_snapshotted(self, variables: list[Variable]) -> None:
+        """Remember VARIABLES as already stored (restored on resume)."""
+        with self._lock:
+            for v in variables:
+                self._snapshot_marks[v.name] = _mark(v)
+
+
+def _mark(v: Variable) -> tuple[str, object]:
+    return (v.owner, (v.type, v.value, v.set_at))
+
+
+def read_output_head(log_path: str | None) -> tuple[str, bool]:
+    """The first 64 KiB of a log, decoded with replacement at a character boundary."""
+    if not log_path:
+        return "", False
+    try:
+        with open(log_path, "rb") as fh:
+            data = fh.read(OUTPUT_EVENT_BYTES + 1)
+    except OSError:
+        return "", False
+    truncated = len(data) > OUTPUT_EVENT_BYTES
+    # An incremental decoder holds back a character cut in half at the 64 KiB boundary.
+    decoder = codecs.getincrementaldecoder("utf-8")("replace")
+    text = decoder.decode(data[:OUTPUT_EVENT_BYTES], final=not truncated)
+    return text, truncated
+
+
+def tail_lines(log_path: str | None, count: int = 10) -> str | None:
+    """The last COUNT lines of a log file, or None without one."""
+    if not log_path:
+        return None
+    try:
+        with open(log_path, "rb") as fh:
+            fh.seek(0, 2)
+            size = fh.tell()
+            fh.seek(max(0, size - 64 * 1024))
+            data = fh.read()
+    except OSError:
+        return None
+    lines = data.decode("utf-8", errors="replace").splitlines()
+    return "\n".join(lines[-count:])

@@ -1,0 +1,255 @@
+"""Resume (SPEC §6.2–6.7): claim a failed, cancelled or interrupted run and finish it."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from wf.contextmap import RUNTIME_OWNER, ContextMap, Variable
+from wf.dag import DAG, load_dag
+from wf.errors import ResumeError, UsageError
+from wf.executor.cancel import CancelScope
+from wf.executor.events import EventDispatcher, ProgressCallback
+from wf.executor.events import ProgressEventKind as K
+from wf.executor.executors import record_graph, validate_options
+from wf.executor.heartbeat import Heartbeat
+from wf.executor.runstate import NodeStatus, RunState
+from wf.storage import RESUMABLE_RUN_STATUSES, Run, RunStatus, TaskExecution, TaskStatus
+from wf.storage.procinfo import current_owner
+from wf.storage.times import now_utc
+
+if TYPE_CHECKING:
+    from wf.executor.executors import _EngineExecutor
+
+
+class SelectionError(ResumeError, UsageError):
+    """An unknown task in --from, --only or --rerun (a usage error, exit 2)."""
+
+
+def expand_names(dag: DAG, names: list[str], flag: str) -> list[str]:
+    """Node IDs named by NAMES: a node ID, or a matrix base name for all of its expansions."""
+    out: list[str] = []
+    for raw in names:
+        for name in (part.strip() for part in raw.split(",")):
+            if not name:
+                continue
+            if name in dag.nodes:
+                matched = [name]
+            else:
+                matched = [n for n, node in dag.nodes.items() if node.task.id == name]
+            if not matched:
+                raise SelectionError(f"unknown task {name} in --{flag}")
+            out.extend(m for m in matched if m not in out)
+    return out
+
+
+def descendants(dag: DAG, roots: list[str]) -> list[str]:
+    """ROOTS and everything downstream of them, in sequential order."""
+    seen = set(roots)
+    stack = list(roots)
+    while stack:
+        for child in dag.nodes[stack.pop()].dependents:
+            if child not in seen:
+                seen.add(child)
+                stack.append(child)
+    return [n for n in dag.sequential_order() if n in seen]
+
+
+def latest_rows(rows: list[TaskExecution]) -> tuple[dict[str, TaskExecution], dict[str, int]]:
+    """The latest non-forensic row per node, and the highest attempt per node ID."""
+    latest: dict[str, TaskExecution] = {}
+    highest: dict[str, int] = {}
+    for row in rows:
+        highest[row.task_id] = max(highest.get(row.task_id, 0), row.attempt)
+        if not row.is_forensic:
+            latest[row.task_id] = row
+    return latest, highest
+
+
+def _state_ok(dag: DAG, node_id: str, row: TaskExecution | None) -> bool:
+    if row is None:
+        return False
+    if row.state in (TaskStatus.SUCCESS, TaskStatus.SKIPPED):
+        return True
+    return row.state == TaskStatus.FAILED and dag.nodes[node_id].task.ignore_failure
+
+
+def plan_selection(
+    dag: DAG,
+    previous: dict[str, TaskExecution],
+    *,
+    from_task: str | None,
+    only: list[str] | None,
+    rerun: list[str] | None,
+) -> tuple[list[str], set[str], str, dict[str, object] | None]:
+    """Scheduled nodes, forced nodes, the flag name and the audit ``selection`` value."""
+    given = [x for x in (from_task, only, rerun) if x]
+    if len(given) > 1:
+        raise SelectionError("use at most one of --from, --only and --rerun")
+    order = dag.sequential_order()
+    if from_task:
+        roots = expand_names(dag, [from_task], "from")
+        nodes = descendants(dag, roots)
+        flag, selection = "from", {"from": from_task}
+    elif only:
+        nodes = expand_names(dag, list(only), "only")
+        nodes = [n for n in order if n in set(nodes)]
+        flag, selection = "only", {"only": list(only)}
+    elif rerun:
+        roots = expand_names(dag, list(rerun), "rerun")
+        return order, set(descendants(dag, roots)), "rerun", {"rerun": list(rerun)}
+    else:
+        return order, set(), "", None
+    chosen = set(nodes)
+    for node_id in nodes:
+        for dep in dag.nodes[node_id].dependencies:
+            if dep not in chosen and not _state_ok(dag, dep, previous.get(dep)):
+                raise ResumeError(
+                    f"cannot resume with --{flag}: dependency {dep} of {node_id} has not succeeded"
+                )
+    return nodes, chosen, flag, selection
+
+
+def restore_context(rs: RunState, snapshots: list[Variable]) -> None:
+    """Restore the newest snapshot of every variable (type, owner and read-only flag)."""
+    for var in snapshots:
+        rs.ctx.restore_variable(var)
+    rs.mark_snapshotted(snapshots)
+
+
+def resume_run(
+    executor: _EngineExecutor,
+    run_id: str,
+    *,
+    progress: ProgressCallback | None = None,
+    print_output: bool = False,
+    clean_env: bool | None = None,
+    runtime_vars: Mapping[str, str] | None = None,
+    cancel: threading.Event | None = None,
+    timeout: float | None = None,
+    from_task: str | None = None,
+    only: list[str] | None = None,
+    rerun: list[str] | None = None,
+) -> Run:
+    """Claim RUN_ID and run what is left of it with EXECUTOR's mode (SPEC §6)."""
+    validate_options(runtime_vars, timeout)
+    store = executor.store
+    store.mark_interrupted_runs()
+    run = store.get_run(run_id)
+    if run.status not in RESUMABLE_RUN_STATUSES:
+        raise ResumeError(f"run {run.id} is not resumable (status: {run.status})")
+    dag = load_dag(Path(run.workflow_file))
+    previous, highest = latest_rows(store.list_task_executions(run_id=run.id))
+    nodes, forced, flag, selection = plan_selection(
+        dag, previous, from_task=from_task, only=only, rerun=rerun
+    )
+    pid, host, started_at = current_owner()
+    now = now_utc()
+    if not store.claim_run_for_resume(
+        run.id, owner_pid=pid, owner_host=host, owner_started_at=started_at, now=now
+    ):
+        current = store.get_run(run.id)
+        raise ResumeError(f"run {run.id} is not resumable (status: {current.status})")
+    heartbeat = Heartbeat(store, run.id).start()
+    run = store.get_run(run.id)
+    run.execution_mode = executor.mode
+    run.max_parallel = executor.workers
+    run.total_tasks = dag.total_tasks
+    if timeout is not None:
+        run.timeout_ms = round(timeout * 1000)
+    effective_clean = run.clean_env or bool(clean_env)
+    run.clean_env = effective_clean
+    store.update_run(run)
+    rs = RunState(
+        store=store,
+        dag=dag,
+        ctx=ContextMap(),
+        run_id=run.id,
+        workflow_name=dag.name,
+        mode=str(executor.mode),
+        settings=executor.settings,
+        events=EventDispatcher(progress),
+        run_cancel=CancelScope(),
+        failfast=CancelScope(),
+        print_output=print_output,
+        clean_env=effective_clean,
+        resuming=True,
+        previous=previous,
+        forced=forced,
+        forced_by=flag,
+    )
+    rs.seed_attempts(highest)
+    try:
+        record_graph(store, run.id, dag)
+        restore_context(rs, [_to_variable(s) for s in store.latest_variables(run.id)])
+        for name, value in (runtime_vars or {}).items():
+            existing = rs.ctx.lookup(name)
+            if existing is not None and existing.owner != RUNTIME_OWNER:
+                if executor.warn is not None:
+                    executor.warn(
+                        f"--var {name} ignored: variable already set by task {existing.owner}"
+                    )
+                continue
+            rs.ctx.set(RUNTIME_OWNER, name, value)
+        rs.snapshot("checkpoint", full=True)
+        rs.audit(
+            "run_resumed",
+            {
+                "resume_count": run.resume_count,
+                "mode": str(executor.mode),
+                "max_parallel": executor.workers,
+                "selection": selection,
+                "previously_succeeded": sorted(
+                    n for n, row in previous.items() if row.state == TaskStatus.SUCCESS
+                ),
+            },
+        )
+        rs.emit(K.RUN_STARTED, run_status="resuming")
+        priority = executor.priority(dag, nodes) if executor.priority is not None else None
+        from wf.executor.engine import (
+            ExternalCancel,
+            decide_outcome,
+            finish_run,
+            make_policy,
+            schedule,
+        )
+
+        policy = make_policy(str(executor.mode), dag, nodes, priority=priority)
+        schedule(rs, policy, executor.workers, ExternalCancel(rs.run_cancel, cancel, timeout))
+        status, error, failed_task = decide_outcome(rs, nodes)
+        if status is RunStatus.SUCCESS and selection is not None and flag in ("from", "only"):
+            unfinished = [
+                n
+                for n in dag.sequential_order()
+                if not (
+                    rs.results[n].completed
+                    if n in rs.results
+                    else _state_ok(dag, n, previous.get(n))
+                )
+            ]
+            if unfinished:
+                status = RunStatus.FAILED
+                error = f"{len(unfinished)} task(s) have not succeeded: " + ", ".join(unfinished)
+        return finish_run(rs, run, status, error, failed_task, heartbeat, warn=executor.warn)
+    finally:
+        heartbeat.stop()
+        rs.events.close()
+
+
+def _to_variable(row: object) -> Variable:
+    from wf.storage import ContextSnapshot
+
+    assert isinstance(row, ContextSnapshot)
+    return Variable.from_text(
+        row.variable_name,
+        row.variable_value,
+        row.variable_type,
+        row.set_by_task,
+        row.set_at or now_utc(),
+        row.is_read_only,
+    )
+
+
+__all__ = ["NodeStatus", "SelectionError", "resume_run"]
