@@ -201,3 +201,7 @@ class DAG:
     def to_json(self) -> str:
         """``to_dict()`` as compact JSON."""
         return json.dumps(self.to_dict(), separators=(",", ":"), ensure_ascii=False)
+
+
+class WorkflowNotFoundError(WorkflowError):
+    """The workflow file does not exist (a command error, exit 1, not an invalid definition)."""

@@ -1,0 +1,202 @@
+"""``wf run``: execute a workflow (or print its plan with --dry-run)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from wf.cli.context import app_context
+from wf.cli.session import (
+    CancelRequest,
+    choose_mode,
+    executor_kwargs,
+    make_progress,
+    parse_timeout,
+    parse_vars,
+    report_run,
+    signal_cancel,
+)
+from wf.dag import DAG, load_dag
+
+
+def mode_options(func: Any) -> Any:
+    """The executor-selection flags shared by run and resume."""
+    options = [
+        click.option("--sequential", is_flag=True, help="Run one task at a time (default)."),
+        click.option("--parallel", is_flag=True, help="Run level by level, in parallel."),
+        click.option(
+            "--work-stealing",
+            is_flag=True,
+            help="Start each task as soon as its dependencies are done.",
+        ),
+        click.option(
+            "-j",
+            "--jobs",
+            type=int,
+            metavar="N",
+            help="Shorthand for --work-stealing --max-parallel N.",
+        ),
+        click.option(
+            "--max-parallel",
+            type=int,
+            metavar="N",
+            help="Concurrency of the parallel modes (default: config, else 4).",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def run_options(func: Any) -> Any:
+    """Options shared by run and resume."""
+    options = [
+        click.option(
+            "--var",
+            "variables",
+            multiple=True,
+            metavar="KEY=VALUE",
+            help="Set a variable (repeatable).",
+        ),
+        click.option(
+            "--timeout", metavar="DURATION", help="Cancel the run after DURATION (e.g. 90s, 1h30m)."
+        ),
+        click.option("--print-output", is_flag=True, help="Print each task's output."),
+        click.option(
+            "--clean-env", is_flag=True, help="Start every task with an empty environment."
+        ),
+        click.option("--plain", is_flag=True, help="Plain progress lines, even on a terminal."),
+        click.option(
+            "--json",
+            "as_json",
+            is_flag=True,
+            help="No progress; print the result (or the plan) as JSON.",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def plan_text(dag: DAG, mode: str, workers: int) -> str:
+    """The --dry-run plan (SPEC §7.6)."""
+    lines = [
+        "=== EXECUTION PLAN ===",
+        f"Workflow: {dag.name}",
+        f"Mode: {mode} (max_parallel {workers})",
+        f"Total Tasks: {dag.total_tasks}",
+        f"Execution Levels: {len(dag.levels)}",
+    ]
+    for i, level in enumerate(dag.levels):
+        lines.append(f"Level {i} ({len(level)} tasks):")
+        for node_id in level:
+            node = dag.nodes[node_id]
+            lines.append(f"  - {node_id}" + (" [PARALLEL]" if node.can_run_in_parallel else ""))
+            if node.task.condition:
+                lines.append(f"    Condition: {node.task.condition}")
+    return "\n".join(lines)
+
+
+def plan_json(dag: DAG, mode: str, workers: int) -> dict[str, Any]:
+    """The --dry-run --json plan (SPEC §7.6)."""
+    return {
+        "workflow_name": dag.name,
+        "file": dag.file_path,
+        "total_tasks": dag.total_tasks,
+        "execution_mode": mode,
+        "max_parallel": workers,
+        "global_trap": dag.global_trap.task.id if dag.global_trap is not None else None,
+        "forensic_tasks": sorted(dag.forensic_tasks),
+        "levels": [
+            {
+                "level": i,
+                "tasks": [
+                    {
+                        "id": node_id,
+                        "name": dag.nodes[node_id].name,
+                        "can_run_in_parallel": dag.nodes[node_id].can_run_in_parallel,
+                        "depends_on": list(dag.nodes[node_id].dependencies),
+                        "condition": dag.nodes[node_id].task.condition or None,
+                    }
+                    for node_id in level
+                ],
+            }
+            for i, level in enumerate(dag.levels)
+        ],
+    }
+
+
+@click.command("run")
+@click.argument("workflow")
+@click.option("--dry-run", is_flag=True, help="Print the plan; run nothing, open no database.")
+@mode_options
+@run_options
+def command(
+    workflow: str,
+    dry_run: bool,
+    sequential: bool,
+    parallel: bool,
+    work_stealing: bool,
+    jobs: int | None,
+    max_parallel: int | None,
+    variables: tuple[str, ...],
+    timeout: str | None,
+    print_output: bool,
+    clean_env: bool,
+    plain: bool,
+    as_json: bool,
+) -> int:
+    """Run WORKFLOW (a name in the workflows directory, or a path to a .toml file).
+
+    \b
+    Examples:
+      wf run hello
+      wf run ./deploy.toml --var env=prod -j 4
+      wf run etl --dry-run
+    """
+    app = app_context()
+    mode, workers = choose_mode(
+        app,
+        sequential=sequential,
+        parallel=parallel,
+        work_stealing=work_stealing,
+        jobs=jobs,
+        max_parallel=max_parallel,
+    )
+    runtime_vars = parse_vars(variables)
+    deadline = parse_timeout(timeout)
+    dag = load_dag(workflow, workflows_dir=app.config.workflows_dir)
+    for warning in dag.warnings:
+        app.diag("warn", warning)
+    if dry_run:
+        if as_json:
+            click.echo(json.dumps(plan_json(dag, mode, workers), indent=2, ensure_ascii=False))
+        else:
+            click.echo(plan_text(dag, mode, workers))
+        click.echo("No tasks were executed.", err=as_json)
+        return 0
+    from wf.executor import executor_for_mode
+
+    store = app.store()
+    executor = executor_for_mode(
+        mode, store, workers, **executor_kwargs(app, lambda m: app.diag("warn", m))
+    )
+    progress = make_progress(dag, mode, plain=plain, as_json=as_json, resume=False)
+    cancel = CancelRequest()
+    try:
+        with signal_cancel(cancel, quiet=as_json):
+            run = executor.execute(
+                dag,
+                progress=progress,
+                print_output=print_output,
+                clean_env=clean_env,
+                runtime_vars=runtime_vars,
+                cancel=cancel,
+                timeout=deadline,
+            )
+    finally:
+        if progress is not None:
+            progress.close()
+    return report_run(store, run, dag, cancel, as_json=as_json)

@@ -1,0 +1,219 @@
+"""Run progress on the terminal (SPEC §7.3): plain event lines, or a live status area on a TTY."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import threading
+import time
+from datetime import datetime
+from typing import IO
+
+from wf.cli.fmt import Style, short_id, table_duration
+from wf.executor.events import ProgressEvent
+from wf.executor.events import ProgressEventKind as K
+
+NAME_WIDTH = 24
+REDRAW_INTERVAL = 0.1
+
+
+def _clock(at: datetime) -> str:
+    return at.astimezone().strftime("%H:%M:%S")
+
+
+class PlainProgress:
+    """One line per event; the reason after ``→`` lines only appears on resume."""
+
+    def __init__(
+        self,
+        *,
+        workflow: str,
+        mode: str,
+        total: int,
+        stream: IO[str] | None = None,
+        style: Style | None = None,
+        resume: bool = False,
+    ) -> None:
+        self.stream = stream or sys.stdout
+        self.style = style or Style(self.stream)
+        self.workflow = workflow
+        self.mode = mode
+        self.total = total
+        self.resume = resume
+        self.started: dict[str, float] = {}
+        self.attempts: dict[str, int] = {}
+        self.counts = {"done": 0, "failed": 0, "skipped": 0}
+        self.run_id = ""
+        self.run_started_at = time.monotonic()
+        self._lock = threading.Lock()
+
+    # -- formatting ----------------------------------------------------------------------
+    def _name(self, event: ProgressEvent) -> str:
+        return (event.task_name or event.task_id or "").ljust(NAME_WIDTH)
+
+    def format(self, event: ProgressEvent) -> list[str]:
+        """The permanent lines of EVENT."""
+        s = self.style
+        kind = event.kind
+        if kind is K.RUN_STARTED:
+            verb = "resumed" if self.resume else "started"
+            return [
+                f"{s.sym('start')} run {short_id(event.run_id)} {verb}  workflow={self.workflow} "
+                f"mode={self.mode} tasks={self.total}"
+            ]
+        if kind is K.TASK_STARTED:
+            reason = f"  ({event.reason})" if self.resume and event.reason else ""
+            return [f"{s.sym('arrow')} {self._name(event)} {_clock(event.at)}{reason}"]
+        if kind is K.TASK_DONE:
+            elapsed = self._elapsed(event)
+            return [s.paint(f"{s.sym('ok')} {self._name(event)} {elapsed}", "green")]
+        if kind is K.TASK_RETRYING:
+            delay = table_duration(event.delay * 1000) if event.delay else "0s"
+            delay = delay.replace(".0s", "s")
+            return [
+                s.paint(
+                    f"{s.sym('resuming')} retrying {self._name(event)}attempt {event.attempt} "
+                    f"in {delay}",
+                    "yellow",
+                )
+            ]
+        if kind is K.TASK_FAILED:
+            if event.status == "cancelled":
+                return [
+                    s.paint(
+                        f"{s.sym('cancelled')} cancelled {self._name(event)}{event.error}", "cyan"
+                    )
+                ]
+            return [s.paint(f"{s.sym('fail')} failed {self._name(event)}{event.error}", "red")]
+        if kind is K.TASK_SKIPPED:
+            if event.status == "success":
+                return [f"= reused {self._name(event)}{event.reason or ''}"]
+            return [f"{s.sym('skipped')} skipped {self._name(event)}{event.reason or ''}"]
+        if kind is K.TASK_OUTPUT:
+            name = event.task_name or event.task_id
+            head = f"{name} output (truncated to 64 KiB):" if event.truncated else f"{name} output:"
+            body = [f"  {line}" for line in (event.output or "").splitlines()]
+            return [head, *body]
+        if kind is K.RUN_DONE:
+            status = s.run_status(event.run_status or "").split(" ", 1)[-1]
+            return [f"{s.sym('done')} done run {short_id(event.run_id)} {status}"]
+        return []
+
+    def _elapsed(self, event: ProgressEvent) -> str:
+        key = event.task_id or ""
+        start = self.started.get(key)
+        if start is None:
+            return "-"
+        return table_duration((time.monotonic() - start) * 1000)
+
+    def track(self, event: ProgressEvent) -> None:
+        """Update counters and running-task bookkeeping for EVENT."""
+        key = event.task_id or ""
+        if event.kind is K.RUN_STARTED:
+            self.run_id = event.run_id
+            self.run_started_at = time.monotonic()
+        elif event.kind is K.TASK_STARTED:
+            self.started[key] = time.monotonic()
+            self.attempts[key] = event.attempt
+        elif event.kind is K.TASK_RETRYING:
+            self.attempts[key] = event.attempt
+        elif event.kind is K.TASK_DONE:
+            self.counts["done"] += 1
+        elif event.kind is K.TASK_FAILED:
+            self.counts["failed"] += 1
+        elif event.kind is K.TASK_SKIPPED:
+            self.counts["done" if event.status == "success" else "skipped"] += 1
+
+    def finish_task(self, event: ProgressEvent) -> None:
+        """Forget a task once it has ended (after its line is formatted)."""
+        if event.kind in (K.TASK_DONE, K.TASK_FAILED, K.TASK_SKIPPED):
+            self.started.pop(event.task_id or "", None)
+
+    def __call__(self, event: ProgressEvent) -> None:
+        with self._lock:
+            self.track(event)
+            lines = self.format(event)
+            self.finish_task(event)
+            for line in lines:
+                self.stream.write(line + "\n")
+            self.stream.flush()
+
+    def close(self) -> None:
+        """Nothing to clean up in plain mode."""
+
+
+class LiveProgress(PlainProgress):
+    """Plain lines above a status area that is redrawn at most 10 times per second."""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self._area_lines = 0
+        self._dirty = True
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._redraw_loop, name="wf-live", daemon=True)
+        self._thread.start()
+
+    def _status_lines(self) -> list[str]:
+        s = self.style
+        width = shutil.get_terminal_size((80, 24)).columns
+        elapsed = table_duration((time.monotonic() - self.run_started_at) * 1000)
+        running = len(self.started)
+        finished = sum(self.counts.values())
+        waiting = max(0, self.total - finished - running)
+        lines = [
+            s.paint(
+                f"{self.workflow}  run {short_id(self.run_id)}  {self.mode}  {elapsed}", "bold"
+            ),
+            f"  done {self.counts['done']}  failed {self.counts['failed']}  skipped "
+            f"{self.counts['skipped']}  running {running}  waiting {waiting}  / {self.total}",
+        ]
+        now = time.monotonic()
+        shown = sorted(self.started.items(), key=lambda kv: kv[1])[:10]
+        for task_id, start in shown:
+            attempt = self.attempts.get(task_id, 1)
+            lines.append(
+                f"  {s.sym('running')} {task_id[: max(10, width - 30)]}  attempt {attempt}  "
+                f"{table_duration((now - start) * 1000)}"
+            )
+        if running > len(shown):
+            lines.append(f"  … and {running - len(shown)} more")
+        return [line[: width - 1] if len(line) >= width else line for line in lines]
+
+    def _clear_area(self) -> None:
+        if self._area_lines:
+            self.stream.write(f"\x1b[{self._area_lines}F\x1b[J")
+            self._area_lines = 0
+
+    def _draw_area(self) -> None:
+        lines = self._status_lines()
+        self.stream.write("\n".join(lines) + "\n")
+        self._area_lines = len(lines)
+
+    def _redraw_loop(self) -> None:
+        while not self._stop.wait(REDRAW_INTERVAL):
+            with self._lock:
+                if self._stop.is_set():
+                    return
+                self._clear_area()
+                self._draw_area()
+                self.stream.flush()
+
+    def __call__(self, event: ProgressEvent) -> None:
+        with self._lock:
+            self.track(event)
+            lines = self.format(event)
+            self.finish_task(event)
+            self._clear_area()
+            for line in lines:
+                self.stream.write(line + "\n")
+            if event.kind is not K.RUN_DONE:
+                self._draw_area()
+            self.stream.flush()
+
+    def close(self) -> None:
+        """Stop redrawing and clear the status area."""
+        self._stop.set()
+        self._thread.join()
+        with self._lock:
+            self._clear_area()
+            self.stream.flush()

@@ -1,0 +1,208 @@
+"""What ``wf run`` and ``wf resume`` share: options, signals, progress, result and exit code."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import click
+
+from wf.cli.context import AppContext, is_tty
+from wf.cli.exitcodes import ExitCode
+from wf.cli.fmt import Style, short_id
+from wf.cli.progress import LiveProgress, PlainProgress
+from wf.cli.summary import failure_summary, result_block
+from wf.dag import DAG, DurationError, parse_duration
+from wf.errors import SecurityError, UsageError
+from wf.storage import Run, RunStatus, Store
+
+
+class CancelRequest(threading.Event):
+    """The cancel event handed to the executor, carrying the reason and the kill-now flag."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reason = ""
+        self.hard = False
+        self.signals = 0
+
+
+@contextmanager
+def signal_cancel(cancel: CancelRequest, *, quiet: bool = False) -> Iterator[None]:
+    """SIGINT/SIGTERM cancel the run; a second one kills at once; a third exits 130."""
+
+    def handler(signum: int, _frame: Any) -> None:
+        cancel.signals += 1
+        name = "SIGINT" if signum == signal.SIGINT else "SIGTERM"
+        if cancel.signals == 1:
+            cancel.reason = f"received {name}"
+            if not quiet:
+                sys.stderr.write("cancelling run (press Ctrl+C again to kill immediately)\n")
+                sys.stderr.flush()
+            cancel.set()
+        elif cancel.signals == 2:
+            cancel.hard = True
+            if not quiet:
+                sys.stderr.write("killing running tasks\n")
+                sys.stderr.flush()
+        else:
+            os._exit(ExitCode.INTERRUPTED)
+
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    installed = threading.current_thread() is threading.main_thread()
+    if installed:
+        for sig in previous:
+            signal.signal(sig, handler)
+    try:
+        yield
+    finally:
+        if installed:
+            for sig, old in previous.items():
+                signal.signal(sig, old)
+
+
+def parse_vars(values: tuple[str, ...]) -> dict[str, str]:
+    """``--var KEY=VALUE`` pairs, split at the first ``=`` and validated."""
+    from wf.contextmap import RESERVED_NAMES
+    from wf.security import validate_variable_name
+
+    out: dict[str, str] = {}
+    for item in values:
+        if "=" not in item:
+            raise UsageError(f"invalid --var format: expected KEY=VALUE (got {item!r})")
+        key, value = item.split("=", 1)
+        try:
+            validate_variable_name(key)
+        except SecurityError as exc:
+            raise UsageError(f"invalid --var name: {exc}") from None
+        if key in RESERVED_NAMES:
+            raise UsageError(f'invalid --var name: variable "{key}" is reserved')
+        out[key] = value
+    return out
+
+
+def parse_timeout(value: str | None) -> float | None:
+    """``--timeout D`` as seconds (None when absent or 0)."""
+    if value is None:
+        return None
+    try:
+        seconds = parse_duration(value if not value.replace(".", "", 1).isdigit() else float(value))
+    except DurationError as exc:
+        raise UsageError(f"invalid --timeout: {exc}") from None
+    return seconds or None
+
+
+def choose_mode(
+    app: AppContext,
+    *,
+    sequential: bool,
+    parallel: bool,
+    work_stealing: bool,
+    jobs: int | None,
+    max_parallel: int | None,
+    stored: tuple[str, int] | None = None,
+) -> tuple[str, int]:
+    """The execution mode and concurrency from the flags, else STORED, else the config."""
+    chosen = [
+        name
+        for name, on in (
+            ("--sequential", sequential),
+            ("--parallel", parallel),
+            ("--work-stealing", work_stealing),
+        )
+        if on
+    ]
+    if len(chosen) > 1:
+        raise UsageError(f"{' and '.join(chosen)} are mutually exclusive")
+    if jobs is not None:
+        if sequential or parallel:
+            raise UsageError(f"-j/--jobs conflicts with {chosen[0]}")
+        if max_parallel not in (None, 0):
+            raise UsageError("-j/--jobs conflicts with --max-parallel")
+        if jobs < 1:
+            raise UsageError("-j/--jobs must be >= 1")
+        return "work_stealing", jobs
+    if max_parallel is not None and max_parallel < 0:
+        raise UsageError("--max-parallel must be >= 1")
+    if chosen:
+        mode = chosen[0].removeprefix("--").replace("-", "_")
+    elif stored is not None:
+        mode = stored[0]
+    else:
+        mode = app.config.default_executor
+    if max_parallel:
+        workers = max_parallel
+    elif stored is not None:
+        workers = stored[1] if stored[1] > 0 else app.config.max_parallel
+    else:
+        workers = app.config.max_parallel
+    if mode == "sequential":
+        workers = 1
+    elif stored is not None and stored[0] == "sequential" and not max_parallel:
+        workers = app.config.max_parallel
+    return mode, workers
+
+
+def make_progress(
+    dag: DAG, mode: str, *, plain: bool, as_json: bool, resume: bool
+) -> PlainProgress | None:
+    """The progress renderer for this terminal (None with --json)."""
+    if as_json:
+        return None
+    kwargs: dict[str, Any] = {
+        "workflow": dag.name,
+        "mode": mode,
+        "total": dag.total_tasks,
+        "resume": resume,
+    }
+    if not plain and is_tty() and os.environ.get("TERM") != "dumb":
+        return LiveProgress(**kwargs)
+    return PlainProgress(**kwargs)
+
+
+def report_run(
+    store: Store,
+    run: Run,
+    dag: DAG,
+    cancel: CancelRequest,
+    *,
+    as_json: bool,
+) -> int:
+    """Print the result (or JSON), the failure summary, and return the exit code (SPEC §7.3)."""
+    latest = {te.task_id: te for te in store.latest_task_executions(run.id) if not te.is_forensic}
+    if as_json:
+        payload = {"run": run.to_dict(), "tasks": [te.to_dict() for te in latest.values()]}
+        click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
+    else:
+        style = Style()
+        click.echo("")
+        click.echo(result_block(run, dag, latest, style))
+        if run.status in (RunStatus.FAILED, RunStatus.CANCELLED):
+            click.echo("")
+            click.echo(failure_summary(run, dag, latest, style))
+    if run.status is RunStatus.SUCCESS:
+        return ExitCode.OK
+    if run.status is RunStatus.CANCELLED:
+        reason = (run.error or "cancelled").removeprefix("cancelled: ")
+        click.echo(f"Error: run {short_id(run.id)} cancelled: {reason}", err=True)
+        return ExitCode.INTERRUPTED if cancel.signals else ExitCode.FAILURE
+    click.echo(f"Error: run {short_id(run.id)} failed: {run.error}", err=True)
+    return ExitCode.FAILURE
+
+
+def executor_kwargs(app: AppContext, warn: Callable[[str], None]) -> dict[str, Any]:
+    """Settings every executor takes from the configuration."""
+    config = app.config
+    return {
+        "logs_dir": config.logs_dir,
+        "on_failure_hook": config.on_failure_hook,
+        "kill_grace": config.kill_grace,
+        "log_max_bytes": config.log_max_bytes,
+        "warn": warn,
+    }

@@ -1,0 +1,41 @@
+"""The run's variable registry: variables, ownership, interpolation and conditions (SPEC §2)."""
+
+from wf.contextmap.condition import condition_names, parse_condition
+from wf.contextmap.errors import (
+    ConditionError,
+    ContextMapError,
+    InvalidVariableError,
+    OwnershipError,
+    ReadOnlyError,
+    UndefinedVariableError,
+)
+from wf.contextmap.interpolate import referenced_names
+from wf.contextmap.reserved import (
+    FORENSIC_OWNER,
+    GLOBAL_FORENSIC_OWNER,
+    RESERVED_NAMES,
+    RESERVED_OWNERS,
+    RUNTIME_OWNER,
+)
+from wf.contextmap.variables import ContextMap, Mutation, Variable, render_value
+
+__all__ = [
+    "FORENSIC_OWNER",
+    "GLOBAL_FORENSIC_OWNER",
+    "RESERVED_NAMES",
+    "RESERVED_OWNERS",
+    "RUNTIME_OWNER",
+    "ConditionError",
+    "ContextMap",
+    "ContextMapError",
+    "InvalidVariableError",
+    "Mutation",
+    "OwnershipError",
+    "ReadOnlyError",
+    "UndefinedVariableError",
+    "Variable",
+    "condition_names",
+    "parse_condition",
+    "referenced_names",
+    "render_value",
+]
