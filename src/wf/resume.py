@@ -89,6 +89,7 @@ def plan_selection(
     if len(given) > 1:
         raise SelectionError("use at most one of --from, --only and --rerun")
     order = dag.sequential_order()
+    selection: dict[str, object]
     if from_task:
         roots = expand_names(dag, [from_task], "from")
         nodes = descendants(dag, roots)

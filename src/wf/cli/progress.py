@@ -94,10 +94,8 @@ class PlainProgress:
             head = f"{name} output (truncated to 64 KiB):" if event.truncated else f"{name} output:"
             body = [f"  {line}" for line in (event.output or "").splitlines()]
             return [head, *body]
-        if kind is K.RUN_DONE:
-            status = s.run_status(event.run_status or "").split(" ", 1)[-1]
-            return [f"{s.sym('done')} done run {short_id(event.run_id)} {status}"]
-        return []
+        status = s.run_status(event.run_status or "").split(" ", 1)[-1]
+        return [f"{s.sym('done')} done run {short_id(event.run_id)} {status}"]
 
     def _elapsed(self, event: ProgressEvent) -> str:
         key = event.task_id or ""

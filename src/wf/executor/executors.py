@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from wf.contextmap import RESERVED_NAMES, ContextMap
 from wf.dag.model import DAG
@@ -256,8 +256,8 @@ class SequentialExecutor(_EngineExecutor):
 
     mode = ExecutionMode.SEQUENTIAL
 
-    def __init__(self, store: Store, **kwargs: object) -> None:
-        super().__init__(store, 1, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, store: Store, **kwargs: Any) -> None:
+        super().__init__(store, 1, **kwargs)
 
 
 class ParallelExecutor(_EngineExecutor):
@@ -265,8 +265,8 @@ class ParallelExecutor(_EngineExecutor):
 
     mode = ExecutionMode.PARALLEL
 
-    def __init__(self, store: Store, max_parallel: int = DEFAULT_WORKERS, **kwargs: object) -> None:
-        super().__init__(store, max_parallel, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, store: Store, max_parallel: int = DEFAULT_WORKERS, **kwargs: Any) -> None:
+        super().__init__(store, max_parallel, **kwargs)
 
 
 class WorkStealingExecutor(_EngineExecutor):
@@ -274,8 +274,8 @@ class WorkStealingExecutor(_EngineExecutor):
 
     mode = ExecutionMode.WORK_STEALING
 
-    def __init__(self, store: Store, num_workers: int = DEFAULT_WORKERS, **kwargs: object) -> None:
-        super().__init__(store, num_workers, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, store: Store, num_workers: int = DEFAULT_WORKERS, **kwargs: Any) -> None:
+        super().__init__(store, num_workers, **kwargs)
 
 
 _BY_MODE: dict[str, type[_EngineExecutor]] = {
@@ -286,7 +286,7 @@ _BY_MODE: dict[str, type[_EngineExecutor]] = {
 
 
 def executor_for_mode(
-    mode: str | ExecutionMode, store: Store, max_parallel: int = DEFAULT_WORKERS, **kwargs: object
+    mode: str | ExecutionMode, store: Store, max_parallel: int = DEFAULT_WORKERS, **kwargs: Any
 ) -> _EngineExecutor:
     """The executor of MODE (``sequential``, ``parallel`` or ``work_stealing``)."""
     key = str(mode).replace("-", "_")

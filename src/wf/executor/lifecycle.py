@@ -266,7 +266,9 @@ def _early_failure(
 
 
 # -- attempts ---------------------------------------------------------------------------------
-def _environment(rs: RunState, spec: NodeSpec, prepared: Prepared, attempt: int, output: Path):
+def _environment(
+    rs: RunState, spec: NodeSpec, prepared: Prepared, attempt: int, output: Path
+) -> dict[str, str]:
     base: dict[str, str] = {} if (rs.clean_env or spec.task.clean_env) else dict(os.environ)
     base.update(prepared.env)
     base["WF_RUN_ID"] = rs.run_id

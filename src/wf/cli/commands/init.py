@@ -1,0 +1,59 @@
+"""``wf init``: create the workflows and logs directories, the database and a config file."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from wf.cli.context import app_context
+from wf.cli.files import write_private_file
+from wf.cli.fmt import Style
+
+HELLO_TOML = """\
+# A two-task example: the second task uses the output the first one registers.
+name        = "hello"
+description = "Say hello, then say who said it"
+
+[tasks.greet]
+cmd      = "echo 'Hello from wf'"
+register = "greeting"
+
+[tasks.sign]
+cmd        = 'echo "$GREETING (run $WF_RUN_ID)"'
+depends_on = ["greet"]
+env        = { GREETING = "{{.greeting}}" }
+"""
+
+
+@click.command("init")
+@click.option("--example", is_flag=True, help="Also write <workflows>/hello.toml.")
+def command(example: bool) -> int:
+    """Create the workflows directory, logs directory, database and config file.
+
+    Safe to run again: existing files are left as they are.
+    """
+    from wf.config import default_config_text, load_config
+    from wf.storage import Store
+
+    app = app_context()
+    config = load_config(config_path=app.config_path, home=app.home, must_exist=False)
+    app._config = config
+    os.makedirs(config.workflows_dir, mode=0o755, exist_ok=True)
+    os.makedirs(config.logs_dir, mode=0o700, exist_ok=True)
+    with Store(config.database_path):
+        pass
+    if not config.config_path.exists():
+        write_private_file(config.config_path, default_config_text())
+    if example:
+        hello = config.workflows_dir / "hello.toml"
+        if not hello.exists():
+            hello.write_text(HELLO_TOML, encoding="utf-8")
+    style = Style()
+    click.echo(style.paint(f"{style.sym('ok')} Project initialised successfully", "green"))
+    click.echo(f"Config:    {config.config_path}")
+    click.echo(f"Workflows: {config.workflows_dir}")
+    click.echo(f"Logs:      {config.logs_dir}")
+    click.echo(f"Database:  {config.database_path}")
+    click.echo(f"\nNext: add a workflow to {config.workflows_dir} and run 'wf run NAME'")
+    return 0
