@@ -149,7 +149,8 @@ def test_sequential_runs_one_at_a_time_in_level_order_and_stops_at_first_failure
     started, finished, events = simulate("sequential", deps, 4, outcomes, picks)
     assert started == order[: len(started)]
     for i in range(0, len(events), 2):
-        assert events[i][0] == "start" and events[i + 1] == ("end", events[i][1])
+        assert events[i][0] == "start"
+        assert events[i + 1] == ("end", events[i][1])
     failed = [n for n in started if not finished[n]]
     if failed:
         assert started[-1] == failed[0]
