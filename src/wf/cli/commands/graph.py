@@ -75,6 +75,10 @@ def command(
     dag = load_dag(workflow, workflows_dir=app.config.workflows_dir)
     for warning in dag.warnings:
         app.diag("warn", warning)
+    if highlight:
+        from wf.dag.render import resolve_highlight
+
+        resolve_highlight(dag, highlight)  # an unknown task is a usage error before rendering
     states = _run_states(run_id) if run_id else None
     opts: dict[str, Any] = {"states": states}
     if fmt == "ascii":
@@ -88,7 +92,7 @@ def command(
             colour=(use_colour() if colour is None else colour) and export is None,
             unicode=supports_unicode() or export is not None,
         )
-    elif fmt == "dot":
+    elif fmt != "json":
         opts["highlight"] = highlight
     text = render(dag, fmt, **opts)
     if fmt == "html":
