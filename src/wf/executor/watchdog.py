@@ -24,7 +24,7 @@ while IFS= read -r line; do
     =) exit 0 ;;
   esac
 done
-for p in $pgs; do kill -KILL -- "-$p" 2>/dev/null; done
+for p in $pgs; do kill -9 "-$p" 2>/dev/null; done
 exit 0
 """
 
