@@ -38,7 +38,12 @@ def _env(home: Path, marks: Path) -> dict[str, str]:
 
 def _wf(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "wf", *args], env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "wf", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
 
 
