@@ -199,7 +199,8 @@ class LiveProgress(PlainProgress):
     def __call__(self, event: ProgressEvent) -> None:
         with self._lock:
             self.track(event)
-            lines = self.format(event)
+            # Running tasks live in the status area; only finished events become lines.
+            lines = [] if event.kind is K.TASK_STARTED else self.format(event)
             self.finish_task(event)
             self._clear_area()
             for line in lines:
