@@ -1,0 +1,59 @@
+"""The wf SQLite store (SPEC §5, §10.3): schema, migrations, runs, attempts, audit, resume."""
+
+from wf.storage.errors import (
+    AmbiguousRunIdError,
+    RunNotFoundError,
+    SchemaVersionError,
+    StoreError,
+)
+from wf.storage.ids import decode_run_id, is_run_id, new_run_id
+from wf.storage.models import (
+    ACTIVE_RUN_STATUSES,
+    RESUMABLE_RUN_STATUSES,
+    TERMINAL_RUN_STATUSES,
+    AuditEntry,
+    ContextSnapshot,
+    DAGCache,
+    ExecutionMode,
+    ForensicLog,
+    Run,
+    RunStatus,
+    RunSummary,
+    TaskDependency,
+    TaskExecution,
+    TaskStatus,
+    WorkflowStats,
+)
+from wf.storage.schema import LATEST_VERSION
+from wf.storage.store import Store
+from wf.storage.times import format_time, now_utc, parse_time
+
+__all__ = [
+    "ACTIVE_RUN_STATUSES",
+    "LATEST_VERSION",
+    "RESUMABLE_RUN_STATUSES",
+    "TERMINAL_RUN_STATUSES",
+    "AmbiguousRunIdError",
+    "AuditEntry",
+    "ContextSnapshot",
+    "DAGCache",
+    "ExecutionMode",
+    "ForensicLog",
+    "Run",
+    "RunNotFoundError",
+    "RunStatus",
+    "RunSummary",
+    "SchemaVersionError",
+    "Store",
+    "StoreError",
+    "TaskDependency",
+    "TaskExecution",
+    "TaskStatus",
+    "WorkflowStats",
+    "decode_run_id",
+    "format_time",
+    "is_run_id",
+    "new_run_id",
+    "now_utc",
+    "parse_time",
+]

@@ -1,0 +1,16 @@
+"""The Store: the wf database of SPEC §5, §6 and §10.3, assembled from its method groups."""
+
+from __future__ import annotations
+
+from wf.storage.ownership import StoreOwnership
+from wf.storage.reads import StoreReads
+from wf.storage.writes import StoreWrites
+
+
+class Store(StoreReads, StoreWrites, StoreOwnership):
+    """The wf database (SPEC §5). Thread-safe: one connection, serialised by a re-entrant lock.
+
+    ``Store(path)`` creates the file (0600, in a 0700 directory) and applies migrations.
+    Single-statement writes commit on their own; ``transaction()`` groups several into one
+    commit. Run-ID arguments of read methods accept unique prefixes; write methods take full IDs.
+    """

@@ -1,0 +1,45 @@
+"""Stored time format (SPEC §5.2): UTC ISO-8601, six fractional digits, ``Z`` suffix."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+#: The length of every stored time, e.g. ``2026-03-13T09:15:02.123456Z``.
+TIME_TEXT_LENGTH = 27
+
+
+def now_utc() -> datetime:
+    """The current time as an aware UTC datetime."""
+    return datetime.now(UTC)
+
+
+def format_time(dt: datetime) -> str:
+    """Format DT as the fixed-width stored form. A naive DT is taken to be UTC already."""
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    elif dt.utcoffset():
+        dt = dt.astimezone(UTC)
+    return (
+        f"{dt.year:04d}-{dt.month:02d}-{dt.day:02d}T"
+        f"{dt.hour:02d}:{dt.minute:02d}:{dt.second:02d}.{dt.microsecond:06d}Z"
+    )
+
+
+def format_optional(dt: datetime | None) -> str | None:
+    """``format_time`` that passes None through."""
+    return None if dt is None else format_time(dt)
+
+
+def parse_time(text: str | None) -> datetime | None:
+    """Parse a stored time (or any ISO-8601 form) into an aware UTC datetime; None/'' -> None.
+
+    Raises ValueError for text that is not a time.
+    """
+    if not text:
+        return None
+    dt = datetime.fromisoformat(text)
+    if dt.tzinfo is None:
+        return dt.replace(tzinfo=UTC)
+    if dt.utcoffset():
+        return dt.astimezone(UTC)
+    return dt if dt.tzinfo is UTC else dt.replace(tzinfo=UTC)
