@@ -1,0 +1,56 @@
+"""``wf export``: everything stored about one run, as JSON or a tarball with logs (§7.16)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from wf.cli.context import app_context
+from wf.cli.fmt import Style
+from wf.errors import UsageError
+from wf.export import EXPORT_FORMATS, export_payload, payload_json, write_json, write_tar
+
+
+@click.command("export")
+@click.argument("run_id")
+@click.option(
+    "-f",
+    "--format",
+    "fmt",
+    default="json",
+    metavar="FORMAT",
+    help="json (default) or tar (a .tar.gz with run.json and the attempt logs).",
+)
+@click.option("-o", "--output", metavar="FILE", help="Write to FILE (required for tar).")
+def command(run_id: str, fmt: str, output: str | None) -> int:
+    """Export RUN_ID (a unique prefix is enough): run, tasks, variables, audit trail, DAG.
+
+    JSON goes to stdout unless --output is given. Written files get mode 0600; missing parent
+    directories are created with mode 0700.
+    """
+    fmt = fmt.lower()
+    if fmt not in EXPORT_FORMATS:
+        raise UsageError(f"unsupported format: {fmt} (choose from {', '.join(EXPORT_FORMATS)})")
+    if fmt == "tar" and not output:
+        raise UsageError("--output is required for tar format")
+    store = app_context().store()
+    payload = export_payload(store, run_id)
+    run_id = payload["run"]["id"]
+    arrow = Style(sys.stderr).sym("arrow")
+    if fmt == "tar":
+        assert output is not None
+        rows = store.list_task_executions(run_id=run_id)
+        result = write_tar(payload, rows, Path(output))
+        click.echo(
+            f"exported run {run_id} {arrow} {result.path} "
+            f"({result.tasks} task execution(s), {result.logs} log file(s))",
+            err=True,
+        )
+    elif output:
+        write_json(payload, Path(output))
+        click.echo(f"exported run {run_id} {arrow} {output}", err=True)
+    else:
+        click.echo(payload_json(payload), nl=False)
+    return 0

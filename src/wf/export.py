@@ -1,0 +1,144 @@
+"""Export of one run: the self-contained JSON payload, as a file or a tarball with logs (§7.16)."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import stat
+import tarfile
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+from wf.inspection import audit_event_dict, parse_json_text
+from wf.storage import Store, TaskExecution, format_time, now_utc
+
+FORMAT_VERSION = 1
+EXPORT_FORMATS = ("json", "tar")
+
+
+def export_payload(store: Store, run_id: str, *, now: datetime | None = None) -> dict[str, Any]:
+    """Everything stored about RUN_ID (a unique prefix is enough) as one JSON-ready object.
+
+    Keys: format_version, exported_at, run, tags, tasks, dependencies, context_snapshots (oldest
+    first), forensic_logs, audit_trail (event_data parsed when it is JSON) and dag (the parsed
+    graph of the run's DAG cache, or None).
+    """
+    run = store.get_run(run_id)
+    snapshots = store.list_context_snapshots(run_id=run.id)
+    snapshots.sort(key=lambda s: (s.snapshot_time is None, s.snapshot_time, s.id))
+    cache = store.get_dag_cache(run.id)
+    return {
+        "format_version": FORMAT_VERSION,
+        "exported_at": format_time(now or now_utc()),
+        "run": run.to_dict(),
+        "tags": list(run.tags),
+        "tasks": [te.to_dict() for te in store.list_task_executions(run_id=run.id)],
+        "dependencies": [d.to_dict() for d in store.list_task_dependencies(run.id)],
+        "context_snapshots": [s.to_dict() for s in snapshots],
+        "forensic_logs": [f.to_dict() for f in store.list_forensic_logs(run_id=run.id)],
+        "audit_trail": [audit_event_dict(e) for e in store.list_audit_trail(run_id=run.id)],
+        "dag": None if cache is None else parse_json_text(cache.dag_json),
+    }
+
+
+def payload_json(payload: dict[str, Any]) -> str:
+    """The payload pretty-printed, with a final newline."""
+    return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
+
+
+def open_private(path: Path) -> IO[bytes]:
+    """Open PATH for writing with mode 0600, creating missing parents with mode 0700."""
+    make_private_dirs(path.parent)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)  # an existing file keeps its mode through os.open
+        return os.fdopen(fd, "wb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def make_private_dirs(directory: Path) -> None:
+    """Create DIRECTORY and every missing ancestor with mode 0700.
+
+    ``os.makedirs(mode=...)`` applies the mode to the last directory only.
+    """
+    missing: list[Path] = []
+    for candidate in (directory, *directory.parents):
+        if candidate.exists():
+            break
+        missing.append(candidate)
+    for candidate in reversed(missing):
+        try:
+            os.mkdir(candidate, 0o700)
+        except FileExistsError:
+            continue
+        os.chmod(candidate, 0o700)  # exactly 0700, whatever the umask removed
+
+
+def write_json(payload: dict[str, Any], path: Path) -> None:
+    """Write the pretty-printed payload to PATH (0600, parents 0700)."""
+    with open_private(path) as fh:
+        fh.write(payload_json(payload).encode("utf-8"))
+
+
+@dataclass(frozen=True)
+class TarResult:
+    """What ``write_tar`` put into the tarball."""
+
+    path: Path
+    tasks: int
+    logs: int
+
+
+def log_member_name(te: TaskExecution) -> str:
+    """The tarball member of an attempt's log: ``logs/<node_id>/attempt_<n>.log``."""
+    return f"logs/{te.task_id}/attempt_{te.attempt}.log"
+
+
+def write_tar(payload: dict[str, Any], rows: list[TaskExecution], path: Path) -> TarResult:
+    """Write a gzip tarball with ``run.json`` and every existing attempt log of ROWS.
+
+    The tarball and its members have mode 0600; missing or non-regular log files are skipped.
+    """
+    mtime = int(now_utc().timestamp())
+    logs = 0
+    seen: set[str] = set()
+    with open_private(path) as fh, tarfile.open(fileobj=fh, mode="w:gz") as tar:
+        data = payload_json(payload).encode("utf-8")
+        tar.addfile(_member("run.json", len(data), mtime), io.BytesIO(data))
+        for te in rows:
+            name = log_member_name(te)
+            if not te.log_path or name in seen:
+                continue
+            if _add_log(tar, Path(te.log_path), name, mtime):
+                seen.add(name)
+                logs += 1
+    return TarResult(path=path, tasks=len(rows), logs=logs)
+
+
+def _member(name: str, size: int, mtime: int) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.size = size
+    info.mode = 0o600
+    info.mtime = mtime
+    info.uid = info.gid = 0
+    info.uname = info.gname = ""
+    return info
+
+
+def _add_log(tar: tarfile.TarFile, log: Path, name: str, mtime: int) -> bool:
+    try:
+        fh = log.open("rb")
+    except OSError:
+        return False
+    with fh:
+        st = os.fstat(fh.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            return False
+        # A running attempt may still be appending: take the size seen now.
+        tar.addfile(_member(name, st.st_size, mtime), fh)
+    return True

@@ -1,0 +1,173 @@
+"""Read-only views of one stored run: the inspect payload, the live status and audit events.
+
+These back ``wf inspect`` (SPEC §7.12), ``wf status`` (§7.13) and ``wf audit`` (§7.14); the
+export payload (§7.16) reuses the audit and DAG helpers.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from wf.storage import (
+    TERMINAL_RUN_STATUSES,
+    AuditEntry,
+    ContextSnapshot,
+    DAGCache,
+    ForensicLog,
+    Run,
+    Store,
+    TaskExecution,
+    format_time,
+    now_utc,
+)
+
+#: The audit event types of SPEC §4.12 / §12, in lifecycle order.
+AUDIT_EVENT_TYPES = (
+    "run_started",
+    "run_resumed",
+    "task_started",
+    "task_retried",
+    "task_succeeded",
+    "task_failed",
+    "task_skipped",
+    "task_cancelled",
+    "task_reused",
+    "forensic_trap_fired",
+    "run_completed",
+    "run_interrupted",
+)
+
+
+def parse_json_text(text: str) -> Any:
+    """The parsed JSON value of TEXT, or TEXT itself when it does not parse."""
+    try:
+        return json.loads(text)
+    except (ValueError, TypeError):
+        return text
+
+
+def variable_dict(snapshot: ContextSnapshot) -> dict[str, Any]:
+    """One variable of the inspect payload: its latest snapshot, without the row bookkeeping."""
+    return {
+        "name": snapshot.variable_name,
+        "value": snapshot.variable_value,
+        "type": snapshot.variable_type,
+        "set_by_task": snapshot.set_by_task,
+        "set_at": None if snapshot.set_at is None else format_time(snapshot.set_at),
+        "is_read_only": snapshot.is_read_only,
+    }
+
+
+def dag_cache_dict(cache: DAGCache | None) -> dict[str, Any] | None:
+    """``{total_nodes, total_levels, has_parallel_tasks, dag}`` with the graph JSON parsed."""
+    if cache is None:
+        return None
+    return {
+        "total_nodes": cache.total_nodes,
+        "total_levels": cache.total_levels,
+        "has_parallel_tasks": cache.has_parallel_tasks,
+        "dag": parse_json_text(cache.dag_json),
+    }
+
+
+def audit_event_dict(entry: AuditEntry) -> dict[str, Any]:
+    """An audit entry with ``event_data`` parsed (the stored string if it is not JSON)."""
+    data = entry.to_dict()
+    data["event_data"] = parse_json_text(entry.event_data)
+    return data
+
+
+def audit_events(store: Store, run_id: str, event_type: str | None = None) -> list[AuditEntry]:
+    """The run's audit entries in insertion order; RUN_ID may be a prefix (unknown: raises)."""
+    run = store.get_run(run_id)
+    return store.list_audit_trail(run_id=run.id, event_type=event_type)
+
+
+@dataclass
+class Inspection:
+    """Everything ``wf inspect`` shows about one run."""
+
+    run: Run
+    tasks: list[TaskExecution]
+    """Every attempt row, in insertion order."""
+    latest: list[TaskExecution]
+    """The latest row of each node (forensic trap nodes included)."""
+    variables: list[ContextSnapshot]
+    """Each variable's newest snapshot row, by name."""
+    forensic_logs: list[ForensicLog]
+    dag_cache: DAGCache | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON payload of SPEC §7.12."""
+        return {
+            "run": self.run.to_dict(),
+            "tasks": [te.to_dict() for te in self.tasks],
+            "variables": [variable_dict(v) for v in self.variables],
+            "forensic_logs": [f.to_dict() for f in self.forensic_logs],
+            "dag_cache": dag_cache_dict(self.dag_cache),
+        }
+
+
+def inspect_run(store: Store, run_id: str) -> Inspection:
+    """Collect the inspect view of RUN_ID (a unique prefix is enough)."""
+    run = store.get_run(run_id)
+    return Inspection(
+        run=run,
+        tasks=store.list_task_executions(run_id=run.id),
+        latest=store.latest_task_executions(run.id),
+        variables=store.latest_variables(run.id),
+        forensic_logs=store.list_forensic_logs(run_id=run.id),
+        dag_cache=store.get_dag_cache(run.id),
+    )
+
+
+@dataclass
+class RunStatusView:
+    """One refresh of ``wf status``: the run row and the latest row of each node."""
+
+    run: Run
+    tasks: list[TaskExecution]
+    taken_at: datetime
+
+    @property
+    def terminal(self) -> bool:
+        """Whether the run has reached success, failed, cancelled or interrupted."""
+        return self.run.status in TERMINAL_RUN_STATUSES
+
+    @property
+    def elapsed_ms(self) -> int | None:
+        """The recorded duration once finished, else the time since the run started."""
+        if self.run.duration_ms is not None and self.terminal:
+            return self.run.duration_ms
+        if self.run.start_time is None:
+            return None
+        end = self.run.end_time if self.terminal and self.run.end_time else self.taken_at
+        return max(0, round((end - self.run.start_time).total_seconds() * 1000))
+
+    def counts(self) -> dict[str, int]:
+        """Latest states of the normal nodes: per state, plus ``waiting`` (no row yet)."""
+        out = dict.fromkeys(
+            ("success", "failed", "skipped", "running", "cancelled", "pending", "waiting"), 0
+        )
+        normal = [te for te in self.tasks if not te.is_forensic]
+        for te in normal:
+            state = str(te.state)
+            key = "pending" if state == "ready" else state
+            out[key] = out.get(key, 0) + 1
+        out["waiting"] = max(0, self.run.total_tasks - len(normal))
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"run": …, "tasks": […]}``, one object per refresh (SPEC §7.13)."""
+        return {"run": self.run.to_dict(), "tasks": [te.to_dict() for te in self.tasks]}
+
+
+def run_status_view(store: Store, run_id: str, *, now: datetime | None = None) -> RunStatusView:
+    """The current status of RUN_ID (a unique prefix is enough)."""
+    run = store.get_run(run_id)
+    return RunStatusView(
+        run=run, tasks=store.latest_task_executions(run.id), taken_at=now or now_utc()
+    )
