@@ -10,8 +10,9 @@ import tarfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
+from wf.files import open_private
 from wf.inspection import audit_event_dict, parse_json_text
 from wf.storage import Store, TaskExecution, format_time, now_utc
 
@@ -47,36 +48,6 @@ def export_payload(store: Store, run_id: str, *, now: datetime | None = None) ->
 def payload_json(payload: dict[str, Any]) -> str:
     """The payload pretty-printed, with a final newline."""
     return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
-
-
-def open_private(path: Path) -> IO[bytes]:
-    """Open PATH for writing with mode 0600, creating missing parents with mode 0700."""
-    make_private_dirs(path.parent)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.fchmod(fd, 0o600)  # an existing file keeps its mode through os.open
-        return os.fdopen(fd, "wb")
-    except BaseException:
-        os.close(fd)
-        raise
-
-
-def make_private_dirs(directory: Path) -> None:
-    """Create DIRECTORY and every missing ancestor with mode 0700.
-
-    ``os.makedirs(mode=...)`` applies the mode to the last directory only.
-    """
-    missing: list[Path] = []
-    for candidate in (directory, *directory.parents):
-        if candidate.exists():
-            break
-        missing.append(candidate)
-    for candidate in reversed(missing):
-        try:
-            os.mkdir(candidate, 0o700)
-        except FileExistsError:
-            continue
-        os.chmod(candidate, 0o700)  # exactly 0700, whatever the umask removed
 
 
 def write_json(payload: dict[str, Any], path: Path) -> None:

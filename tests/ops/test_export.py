@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from wf.export import export_payload, make_private_dirs
+from wf.export import export_payload
+from wf.files import make_private_dirs
 
 PAYLOAD_KEYS = {
     "format_version",

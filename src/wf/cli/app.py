@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 import sys
 from typing import Any
 
 import click
 
 from wf._version import __version__
-from wf.cli.context import AppContext
+from wf.cli.context import AppContext, configure_logging
 from wf.cli.exitcodes import ExitCode, classify
+from wf.errors import UsageError
 
 # command name -> module under wf.cli.commands; each module defines `command`.
 COMMANDS: dict[str, str] = {
@@ -43,6 +45,14 @@ class LazyGroup(click.Group):
     @staticmethod
     def _module_exists(name: str) -> bool:
         return importlib.util.find_spec(f"wf.cli.commands.{COMMANDS[name]}") is not None
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except UsageError as exc:
+            # Remember the subcommand so that the error can point at its --help.
+            exc.command = exc.command or ctx.invoked_subcommand or ""
+            raise
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         module_name = COMMANDS.get(cmd_name)
@@ -80,6 +90,8 @@ def cli(
       wf runs                  list past runs
       wf logs RUN_ID           show the logs of a run
     """
+    level = "debug" if verbose else log_level
+    configure_logging(level or os.environ.get("WF_LOG_LEVEL") or "warn")
     ctx.obj = AppContext(
         config_path=config_path,
         home=home,
@@ -90,8 +102,9 @@ def cli(
 
 def _command_name(exc: click.ClickException) -> str:
     ctx = getattr(exc, "ctx", None)
-    if ctx is not None and ctx.command is not None and ctx.command.name:
+    if ctx is not None and ctx.parent is not None and ctx.command.name:
         return str(ctx.command_path).removeprefix("wf").strip() or ctx.command.name
+    # An error at the top level (unknown command or global option) points at `wf --help`.
     return ""
 
 
@@ -102,7 +115,10 @@ def invoke(argv: list[str]) -> int:
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.UsageError as exc:
-        click.echo(f"Error: {exc.format_message()}", err=True)
+        # Click >= 8.2 reports a bare `wf` as an "error" whose message is the whole help text.
+        no_command = type(exc).__name__ == "NoArgsIsHelpError"
+        message = "Missing command." if no_command else exc.format_message()
+        click.echo(f"Error: {message}", err=True)
         name = _command_name(exc)
         hint = f"wf {name} --help" if name and name != "wf" else "wf --help"
         click.echo(f"Run '{hint}' for usage.", err=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -13,6 +14,36 @@ if TYPE_CHECKING:
     from wf.storage import Store
 
 _LEVELS = {"debug": 10, "info": 20, "warn": 30, "error": 40}
+
+
+class _DiagnosticHandler(logging.Handler):
+    """Library log records as ``warning: …`` lines on stderr (SPEC §7.1)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        label = {"WARNING": "warning", "CRITICAL": "error"}.get(
+            record.levelname, record.levelname.lower()
+        )
+        try:
+            message = record.getMessage()
+            if record.exc_info and self.level <= logging.DEBUG:
+                message += "\n" + logging.Formatter().formatException(record.exc_info)
+            sys.stderr.write(f"{label}: {message}\n")
+        except Exception:  # a diagnostic must never break the command
+            self.handleError(record)
+
+
+_HANDLER = _DiagnosticHandler()
+
+
+def configure_logging(level: str) -> None:
+    """Route the ``wf`` loggers to stderr at LEVEL (debug, info, warn or error)."""
+    logger = logging.getLogger("wf")
+    if _HANDLER not in logger.handlers:
+        logger.addHandler(_HANDLER)
+    logger.propagate = False
+    numeric = _LEVELS.get(level, 30)
+    logger.setLevel(numeric)
+    _HANDLER.setLevel(numeric)
 
 
 @dataclass
@@ -33,6 +64,8 @@ class AppContext:
             from wf.config import load_config
 
             self._config = load_config(config_path=self.config_path, home=self.home)
+            if not self.log_level:
+                configure_logging(self._config.log_level)
             for warning in self._config.warnings:
                 self.diag("warn", warning)
         return self._config

@@ -19,8 +19,11 @@ class ExitCode(IntEnum):
 def classify(exc: BaseException) -> tuple[ExitCode, list[str]]:
     """Map an exception to its exit code and the stderr lines that report it."""
     from wf.config import ConfigError
-    from wf.dag.model import WorkflowError
+    from wf.dag.model import WorkflowError, WorkflowNotFoundError
 
+    if isinstance(exc, WorkflowNotFoundError):
+        # A missing file is a command error (exit 1), not an invalid definition (SPEC §7.1).
+        return ExitCode.FAILURE, [f"Error: {e}" for e in exc.errors or [str(exc)]]
     if isinstance(exc, WorkflowError):
         if exc.errors:
             name = exc.workflow_name or "workflow"
@@ -28,7 +31,10 @@ def classify(exc: BaseException) -> tuple[ExitCode, list[str]]:
             lines.extend(f"  - {e}" for e in exc.errors)
             return ExitCode.USAGE, lines
         return ExitCode.USAGE, [f"Error: {exc}"]
-    if isinstance(exc, UsageError | SecurityError | ConfigError):
+    if isinstance(exc, UsageError):
+        hint = f"wf {exc.command} --help" if exc.command else "wf --help"
+        return ExitCode.USAGE, [f"Error: {exc}", f"Run '{hint}' for usage."]
+    if isinstance(exc, SecurityError | ConfigError):
         return ExitCode.USAGE, [f"Error: {exc}"]
     if isinstance(exc, ResumeError):
         return ExitCode.FAILURE, [f"Error: {exc}"]

@@ -46,10 +46,24 @@ class PlainProgress:
         self.run_id = ""
         self.run_started_at = time.monotonic()
         self._lock = threading.Lock()
+        self._broken = False
+
+    def _write(self, text: str) -> None:
+        """Write to the stream; once the reader has gone (broken pipe), stay silent."""
+        if self._broken:
+            return
+        try:
+            self.stream.write(text)
+            self.stream.flush()
+        except (BrokenPipeError, ValueError):
+            self._broken = True
 
     # -- formatting ----------------------------------------------------------------------
-    def _name(self, event: ProgressEvent) -> str:
-        return (event.task_name or event.task_id or "").ljust(NAME_WIDTH)
+    @staticmethod
+    def _label(event: ProgressEvent, verb: str = "") -> str:
+        """``verb name`` padded to 24 columns, then a space (SPEC §7.3)."""
+        name = event.task_name or event.task_id or ""
+        return (f"{verb} {name}" if verb else name).ljust(NAME_WIDTH) + " "
 
     def format(self, event: ProgressEvent) -> list[str]:
         """The permanent lines of EVENT."""
@@ -63,16 +77,16 @@ class PlainProgress:
             ]
         if kind is K.TASK_STARTED:
             reason = f"  ({event.reason})" if self.resume and event.reason else ""
-            return [f"{s.sym('arrow')} {self._name(event)} {_clock(event.at)}{reason}"]
+            return [f"{s.sym('arrow')} {self._label(event)}{_clock(event.at)}{reason}"]
         if kind is K.TASK_DONE:
             elapsed = self._elapsed(event)
-            return [s.paint(f"{s.sym('ok')} {self._name(event)} {elapsed}", "green")]
+            return [s.paint(f"{s.sym('ok')} {self._label(event)}{elapsed}", "green")]
         if kind is K.TASK_RETRYING:
             delay = table_duration(event.delay * 1000) if event.delay else "0s"
             delay = delay.replace(".0s", "s")
             return [
                 s.paint(
-                    f"{s.sym('resuming')} retrying {self._name(event)}attempt {event.attempt} "
+                    f"{s.sym('resuming')} {self._label(event, 'retrying')}attempt {event.attempt} "
                     f"in {delay}",
                     "yellow",
                 )
@@ -81,14 +95,15 @@ class PlainProgress:
             if event.status == "cancelled":
                 return [
                     s.paint(
-                        f"{s.sym('cancelled')} cancelled {self._name(event)}{event.error}", "cyan"
+                        f"{s.sym('cancelled')} {self._label(event, 'cancelled')}{event.error}",
+                        "cyan",
                     )
                 ]
-            return [s.paint(f"{s.sym('fail')} failed {self._name(event)}{event.error}", "red")]
+            return [s.paint(f"{s.sym('fail')} {self._label(event, 'failed')}{event.error}", "red")]
         if kind is K.TASK_SKIPPED:
             if event.status == "success":
-                return [f"= reused {self._name(event)}{event.reason or ''}"]
-            return [f"{s.sym('skipped')} skipped {self._name(event)}{event.reason or ''}"]
+                return [f"= {self._label(event, 'reused')}{event.reason or ''}"]
+            return [f"{s.sym('skipped')} {self._label(event, 'skipped')}{event.reason or ''}"]
         if kind is K.TASK_OUTPUT:
             name = event.task_name or event.task_id
             head = f"{name} output (truncated to 64 KiB):" if event.truncated else f"{name} output:"
@@ -132,9 +147,7 @@ class PlainProgress:
             self.track(event)
             lines = self.format(event)
             self.finish_task(event)
-            for line in lines:
-                self.stream.write(line + "\n")
-            self.stream.flush()
+            self._write("".join(line + "\n" for line in lines))
 
     def close(self) -> None:
         """Nothing to clean up in plain mode."""
@@ -146,7 +159,6 @@ class LiveProgress(PlainProgress):
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self._area_lines = 0
-        self._dirty = True
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._redraw_loop, name="wf-live", daemon=True)
         self._thread.start()
@@ -177,24 +189,22 @@ class LiveProgress(PlainProgress):
             lines.append(f"  … and {running - len(shown)} more")
         return [line[: width - 1] if len(line) >= width else line for line in lines]
 
-    def _clear_area(self) -> None:
-        if self._area_lines:
-            self.stream.write(f"\x1b[{self._area_lines}F\x1b[J")
-            self._area_lines = 0
+    def _clear_area(self) -> str:
+        """The escape sequence that erases the status area (empty when none is drawn)."""
+        drawn, self._area_lines = self._area_lines, 0
+        return f"\x1b[{drawn}F\x1b[J" if drawn else ""
 
-    def _draw_area(self) -> None:
+    def _draw_area(self) -> str:
         lines = self._status_lines()
-        self.stream.write("\n".join(lines) + "\n")
         self._area_lines = len(lines)
+        return "\n".join(lines) + "\n"
 
     def _redraw_loop(self) -> None:
         while not self._stop.wait(REDRAW_INTERVAL):
             with self._lock:
                 if self._stop.is_set():
                     return
-                self._clear_area()
-                self._draw_area()
-                self.stream.flush()
+                self._write(self._clear_area() + self._draw_area())
 
     def __call__(self, event: ProgressEvent) -> None:
         with self._lock:
@@ -202,17 +212,14 @@ class LiveProgress(PlainProgress):
             # Running tasks live in the status area; only finished events become lines.
             lines = [] if event.kind is K.TASK_STARTED else self.format(event)
             self.finish_task(event)
-            self._clear_area()
-            for line in lines:
-                self.stream.write(line + "\n")
+            text = self._clear_area() + "".join(line + "\n" for line in lines)
             if event.kind is not K.RUN_DONE:
-                self._draw_area()
-            self.stream.flush()
+                text += self._draw_area()
+            self._write(text)
 
     def close(self) -> None:
         """Stop redrawing and clear the status area."""
         self._stop.set()
         self._thread.join()
         with self._lock:
-            self._clear_area()
-            self.stream.flush()
+            self._write(self._clear_area())

@@ -120,16 +120,16 @@ def choose_mode(
     ]
     if len(chosen) > 1:
         raise UsageError(f"{' and '.join(chosen)} are mutually exclusive")
+    if max_parallel is not None and max_parallel < 1:
+        raise UsageError("--max-parallel must be >= 1")
     if jobs is not None:
         if sequential or parallel:
             raise UsageError(f"-j/--jobs conflicts with {chosen[0]}")
-        if max_parallel not in (None, 0):
+        if max_parallel is not None:
             raise UsageError("-j/--jobs conflicts with --max-parallel")
         if jobs < 1:
             raise UsageError("-j/--jobs must be >= 1")
         return "work_stealing", jobs
-    if max_parallel is not None and max_parallel < 0:
-        raise UsageError("--max-parallel must be >= 1")
     if chosen:
         mode = chosen[0].removeprefix("--").replace("-", "_")
     elif stored is not None:

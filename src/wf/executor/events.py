@@ -78,8 +78,10 @@ class EventDispatcher:
                 return
             try:
                 self._callback(item)  # type: ignore[arg-type]
-            except Exception:
-                log.exception("progress callback raised; event ignored")
+            except Exception as exc:
+                log.warning("progress callback raised %s: %s (event ignored)",
+                            type(exc).__name__, exc)
+                log.debug("progress callback traceback", exc_info=True)
 
     def close(self) -> None:
         """Deliver everything queued, then stop the thread."""

@@ -10,10 +10,10 @@ from typing import Any
 import click
 
 from wf.cli.context import app_context
-from wf.cli.files import write_private_file
 from wf.cli.fmt import Style, supports_unicode, use_colour
 from wf.dag import load_dag
 from wf.errors import UsageError
+from wf.files import write_private_file
 
 FORMATS = ("ascii", "dot", "html", "mermaid", "json")
 

@@ -7,8 +7,8 @@ import os
 import click
 
 from wf.cli.context import app_context
-from wf.cli.files import write_private_file
 from wf.cli.fmt import Style
+from wf.files import write_private_file
 
 HELLO_TOML = """\
 # A two-task example: the second task uses the output the first one registers.
@@ -39,10 +39,15 @@ def command(example: bool) -> int:
     app = app_context()
     config = load_config(config_path=app.config_path, home=app.home, must_exist=False)
     app._config = config
-    os.makedirs(config.workflows_dir, mode=0o755, exist_ok=True)
-    os.makedirs(config.logs_dir, mode=0o700, exist_ok=True)
+    for warning in config.warnings:
+        app.diag("warn", warning)
+    # The database first: it creates its missing parent directories with mode 0700, and with
+    # the default paths that parent is the home directory, which would otherwise be created
+    # with the umask's default mode as a side effect of creating the workflows directory.
     with Store(config.database_path):
         pass
+    os.makedirs(config.workflows_dir, mode=0o755, exist_ok=True)
+    os.makedirs(config.logs_dir, mode=0o700, exist_ok=True)
     if not config.config_path.exists():
         write_private_file(config.config_path, default_config_text())
     if example:
