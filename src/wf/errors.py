@@ -10,6 +10,9 @@ class WfError(Exception):
 class UsageError(WfError):
     """Bad command-line input (exit code 2)."""
 
+    #: The subcommand that got the input, for the "Run 'wf COMMAND --help'" hint (set by the CLI).
+    command: str = ""
+
 
 class SecurityError(WfError, ValueError):
     """An input broke a security rule (SPEC §9); the message names the input and the rule."""

@@ -75,7 +75,9 @@ def validate_env_key(key: str) -> str:
 
 
 def _is_forbidden_dir(path: str) -> bool:
-    norm = posixpath.normpath(path)
+    # normpath keeps a leading "//" (POSIX leaves its meaning open); Linux and macOS treat
+    # it as "/", so collapse it or "//proc" would slip past the lexical check.
+    norm = "/" + posixpath.normpath(path).lstrip("/")
     return any(norm == root or norm.startswith(root + "/") for root in _FORBIDDEN_DIR_ROOTS)
 
 
