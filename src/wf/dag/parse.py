@@ -1,0 +1,179 @@
+"""Parsing and validating workflow files (SPEC §1): every error and warning, collected at once."""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from typing import Any
+
+from wf.dag.graph import Graph, analyse
+from wf.dag.model import WorkflowDefinition, WorkflowError
+from wf.dag.report import Report, quote, unknown_key
+from wf.dag.source import locate_workflow, read_workflow_text
+from wf.dag.tasks import parse_task
+from wf.dag.triggers import parse_triggers
+from wf.errors import SecurityError
+from wf.security import validate_workflow_name
+
+__all__ = [
+    "WORKFLOW_KEYS",
+    "analyse_workflow",
+    "analyse_workflow_text",
+    "parse_workflow",
+    "parse_workflow_text",
+]
+
+WORKFLOW_KEYS = ("name", "description", "tags", "on_failure", "triggers", "tasks")
+_TOML_POSITION_RE = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
+_NOT_IN_NAME_RE = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+def parse_workflow(
+    source: str | os.PathLike[str], *, workflows_dir: str | os.PathLike[str] | None = None
+) -> WorkflowDefinition:
+    """Load SOURCE, a workflow name or path (SPEC §1.1), and validate it.
+
+    ``workflows_dir=None`` means the configured directory. Raises WorkflowError listing every
+    problem found.
+    """
+    return analyse_workflow(source, workflows_dir=workflows_dir)[0]
+
+
+def parse_workflow_text(text: str, *, name: str, file_path: str = "") -> WorkflowDefinition:
+    """Validate workflow TOML TEXT; NAME stands for the file stem (SPEC §1.1 rule 5)."""
+    return analyse_workflow_text(text, name=name, file_path=file_path)[0]
+
+
+def analyse_workflow(
+    source: str | os.PathLike[str], *, workflows_dir: str | os.PathLike[str] | None = None
+) -> tuple[WorkflowDefinition, Graph]:
+    """``parse_workflow``, also returning the graph that validation built on the way."""
+    path = locate_workflow(source, workflows_dir)
+    text = read_workflow_text(source, path)
+    return analyse_workflow_text(text, name=path.stem, file_path=str(path.absolute()))
+
+
+def analyse_workflow_text(
+    text: str, *, name: str, file_path: str = ""
+) -> tuple[WorkflowDefinition, Graph]:
+    """``parse_workflow_text``, also returning the graph that validation built on the way."""
+    report = Report()
+    definition = WorkflowDefinition(name=name, file_path=file_path)
+    graph = Graph()
+    document = _load_toml(text, report)
+    if document is not None:
+        graph = _read_document(document, name, definition, report)
+    definition.errors = report.errors
+    definition.warnings = report.warnings
+    if report.errors:
+        raise WorkflowError(errors=report.errors, warnings=report.warnings, definition=definition)
+    return definition, graph
+
+
+def _load_toml(text: str, report: Report) -> dict[str, Any] | None:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        report.error(_syntax_message(str(exc), text))
+    except RecursionError:
+        report.error("TOML syntax error at line 1, column 1: values are nested too deeply")
+    return None
+
+
+def _syntax_message(reason: str, text: str) -> str:
+    """'TOML syntax error at line L, column C: <reason>' from tomllib's message."""
+    match = _TOML_POSITION_RE.search(reason)
+    if match:
+        line, column = int(match[1]), int(match[2])
+        reason = reason[: match.start()]
+    else:
+        # "(at end of document)": point just past the last character.
+        reason = reason.removesuffix(" (at end of document)")
+        line = text.count("\n") + 1
+        column = len(text) - (text.rfind("\n") + 1) + 1
+    return f"TOML syntax error at line {line}, column {column}: {reason}"
+
+
+def _read_document(
+    document: dict[str, Any], stem: str, definition: WorkflowDefinition, report: Report
+) -> Graph:
+    for key in document:
+        if key not in WORKFLOW_KEYS:
+            report.error(unknown_key(key, WORKFLOW_KEYS))
+    definition.name = _workflow_name(document, stem, report)
+    definition.description = _string(document, "description", report)
+    definition.on_failure = _string(document, "on_failure", report)
+    tags = document.get("tags", [])
+    if isinstance(tags, list) and all(isinstance(tag, str) for tag in tags):
+        definition.tags = list(tags)
+    else:
+        report.error('key "tags" must be an array of strings')
+    definition.triggers = parse_triggers(document.get("triggers", []), report)
+
+    unusable = _read_tasks(document.get("tasks"), definition, report)
+    graph = analyse(definition, unusable=unusable)
+    report.errors.extend(graph.errors)
+    return graph
+
+
+def _string(document: dict[str, Any], key: str, report: Report) -> str:
+    value = document.get(key, "")
+    if not isinstance(value, str):
+        report.error(f"key {quote(key)} must be a string")
+        return ""
+    return value
+
+
+def _workflow_name(document: dict[str, Any], stem: str, report: Report) -> str:
+    """The ``name`` key, else the file stem; both must pass SPEC §9.1."""
+    if "name" not in document:
+        if not _valid_name(stem):
+            suggestion = _NOT_IN_NAME_RE.sub("-", stem).strip("-")[:128] or "my-workflow"
+            report.error(
+                f"invalid workflow name {quote(stem)} from the file name (must match "
+                "^[A-Za-z0-9_][A-Za-z0-9_-]{0,127}$): add a top-level key such as "
+                f"name = {quote(suggestion)}"
+            )
+        return stem
+    value = document["name"]
+    if not isinstance(value, str):
+        report.error('key "name" must be a string')
+        return stem
+    try:
+        validate_workflow_name(value)
+    except SecurityError as exc:
+        report.error(str(exc))
+    else:
+        if stem and value != stem:
+            report.warn(f"workflow name {quote(value)} differs from the file name {quote(stem)}")
+    return value
+
+
+def _valid_name(name: str) -> bool:
+    try:
+        validate_workflow_name(name)
+    except SecurityError:
+        return False
+    return True
+
+
+def _read_tasks(tasks: object, definition: WorkflowDefinition, report: Report) -> set[str]:
+    """Fill ``definition.tasks``; return the IDs whose table or matrix cannot be used."""
+    unusable: set[str] = set()
+    if tasks is None or tasks == {}:
+        report.error("workflow must define at least one task")
+        return unusable
+    if not isinstance(tasks, dict):
+        report.error('key "tasks" must be a table of tables')
+        return unusable
+    for task_id, table in tasks.items():
+        parsed = parse_task(task_id, table, report)
+        if parsed is None:
+            unusable.add(task_id)
+            continue
+        task, matrix_usable = parsed
+        if not matrix_usable:
+            unusable.add(task_id)
+        definition.tasks[task_id] = task
+    return unusable
