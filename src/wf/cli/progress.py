@@ -33,8 +33,10 @@ class PlainProgress:
         stream: IO[str] | None = None,
         style: Style | None = None,
         resume: bool = False,
+        banner: str | None = None,
     ) -> None:
         self.stream = stream or sys.stdout
+        self.banner = banner
         self.style = style or Style(self.stream)
         self.workflow = workflow
         self.mode = mode
@@ -71,9 +73,11 @@ class PlainProgress:
         kind = event.kind
         if kind is K.RUN_STARTED:
             verb = "resumed" if self.resume else "started"
+            head = [self.banner] if self.banner else []
             return [
+                *head,
                 f"{s.sym('start')} run {short_id(event.run_id)} {verb}  workflow={self.workflow} "
-                f"mode={self.mode} tasks={self.total}"
+                f"mode={self.mode} tasks={self.total}",
             ]
         if kind is K.TASK_STARTED:
             reason = f"  ({event.reason})" if self.resume and event.reason else ""
@@ -106,9 +110,9 @@ class PlainProgress:
             return [f"{s.sym('skipped')} {self._label(event, 'skipped')}{event.reason or ''}"]
         if kind is K.TASK_OUTPUT:
             name = event.task_name or event.task_id
-            head = f"{name} output (truncated to 64 KiB):" if event.truncated else f"{name} output:"
+            title = f"{name} output (truncated to 64 KiB):" if event.truncated else f"{name} output:"
             body = [f"  {line}" for line in (event.output or "").splitlines()]
-            return [head, *body]
+            return [title, *body]
         status = s.run_status(event.run_status or "").split(" ", 1)[-1]
         return [f"{s.sym('done')} done run {short_id(event.run_id)} {status}"]
 

@@ -150,7 +150,13 @@ def choose_mode(
 
 
 def make_progress(
-    dag: DAG, mode: str, *, plain: bool, as_json: bool, resume: bool
+    dag: DAG,
+    mode: str,
+    *,
+    plain: bool,
+    as_json: bool,
+    resume: bool,
+    banner: str | None = None,
 ) -> PlainProgress | None:
     """The progress renderer for this terminal (None with --json)."""
     if as_json:
@@ -160,6 +166,7 @@ def make_progress(
         "mode": mode,
         "total": dag.total_tasks,
         "resume": resume,
+        "banner": banner,
     }
     if not plain and is_tty() and os.environ.get("TERM") != "dumb":
         return LiveProgress(**kwargs)
@@ -185,7 +192,9 @@ def report_run(
         click.echo(result_block(run, dag, latest, style))
         if run.status in (RunStatus.FAILED, RunStatus.CANCELLED):
             click.echo("")
-            click.echo(failure_summary(run, dag, latest, style))
+            click.echo(
+                failure_summary(run, dag, latest, style, cause_attempts=_attempts(store, run))
+            )
     if run.status is RunStatus.SUCCESS:
         return ExitCode.OK
     if run.status is RunStatus.CANCELLED:
@@ -194,6 +203,15 @@ def report_run(
         return ExitCode.INTERRUPTED if cancel.signals else ExitCode.FAILURE
     click.echo(f"Error: run {short_id(run.id)} failed: {run.error}", err=True)
     return ExitCode.FAILURE
+
+
+def _attempts(store: Store, run: Run) -> int | None:
+    """Attempts of the root-cause node in this invocation (a resume starts counting anew)."""
+    if not run.failed_task:
+        return None
+    since = run.last_resume_time or run.start_time
+    rows = store.list_task_executions(run_id=run.id, task_id=run.failed_task)
+    return sum(1 for r in rows if since is None or (r.created_at and r.created_at >= since))
 
 
 def executor_kwargs(app: AppContext, warn: Callable[[str], None]) -> dict[str, Any]:

@@ -50,7 +50,14 @@ def result_block(run: Run, dag: DAG, latest: dict[str, TaskExecution], style: St
     )
 
 
-def failure_summary(run: Run, dag: DAG, latest: dict[str, TaskExecution], style: Style) -> str:
+def failure_summary(
+    run: Run,
+    dag: DAG,
+    latest: dict[str, TaskExecution],
+    style: Style,
+    *,
+    cause_attempts: int | None = None,
+) -> str:
     """Root cause first, with its error, log and last lines; then the others; resume hint."""
     lines: list[str] = []
     outcomes = node_outcomes(dag, latest)
@@ -62,7 +69,7 @@ def failure_summary(run: Run, dag: DAG, latest: dict[str, TaskExecution], style:
         code = "-" if row.exit_code is None else str(row.exit_code)
         lines.append(
             f"Root cause: {label} {style.sym('dash')} exit code {code} after "
-            f"{_attempts(latest, cause, row)} attempt(s)"
+            f"{cause_attempts or row.attempt} attempt(s)"
         )
         lines.append(f"Error:      {row.error_message or '-'}")
         if row.log_path:
@@ -87,10 +94,6 @@ def failure_summary(run: Run, dag: DAG, latest: dict[str, TaskExecution], style:
     if run.status in (RunStatus.FAILED, RunStatus.CANCELLED):
         lines.append(f"Resume with: wf resume {short_id(run.id)}")
     return "\n".join(lines)
-
-
-def _attempts(latest: dict[str, TaskExecution], node_id: str, row: TaskExecution) -> int:
-    return row.attempt
 
 
 def _names(nodes: list[str], limit: int = 8) -> str:

@@ -32,6 +32,8 @@ class WorkflowError(WfError):
         self.errors: list[str] = list(errors or [])
         self.warnings: list[str] = list(warnings or [])
         self.definition = definition
+        #: What the user asked for (a name or a path), when no definition was read.
+        self.source = ""
         if message is None:
             lines = [f"workflow definition validation failed: {len(self.errors)} error(s)"]
             lines.extend(f"  - {e}" for e in self.errors)
@@ -40,8 +42,8 @@ class WorkflowError(WfError):
 
     @property
     def workflow_name(self) -> str:
-        """The workflow's name when known, else an empty string."""
-        return self.definition.name if self.definition is not None else ""
+        """The workflow's name when known, else what the user asked for (may be empty)."""
+        return self.definition.name if self.definition is not None else self.source
 
 
 @dataclass

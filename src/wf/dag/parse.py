@@ -49,8 +49,12 @@ def analyse_workflow(
     source: str | os.PathLike[str], *, workflows_dir: str | os.PathLike[str] | None = None
 ) -> tuple[WorkflowDefinition, Graph]:
     """``parse_workflow``, also returning the graph that validation built on the way."""
-    path = locate_workflow(source, workflows_dir)
-    text = read_workflow_text(source, path)
+    try:
+        path = locate_workflow(source, workflows_dir)
+        text = read_workflow_text(source, path)
+    except WorkflowError as exc:
+        exc.source = os.fspath(source)
+        raise
     return analyse_workflow_text(text, name=path.stem, file_path=str(path.absolute()))
 
 

@@ -89,12 +89,12 @@ def command(
     executor = executor_for_mode(
         mode, store, workers, **executor_kwargs(app, lambda m: app.diag("warn", m))
     )
-    if not as_json:
-        click.echo(
-            f"{Style().sym('resuming')} resuming run {short_id(run.id)} "
-            f"(resume #{run.resume_count + 1}, {mode})"
-        )
-    progress = make_progress(dag, mode, plain=plain, as_json=as_json, resume=True)
+    # Printed when the run has been claimed, so a refused resume does not announce itself.
+    banner = (
+        f"{Style().sym('resuming')} resuming run {short_id(run.id)} "
+        f"(resume #{run.resume_count + 1}, {mode})"
+    )
+    progress = make_progress(dag, mode, plain=plain, as_json=as_json, resume=True, banner=banner)
     cancel = CancelRequest()
     try:
         with signal_cancel(cancel, quiet=as_json):
