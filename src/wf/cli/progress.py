@@ -110,7 +110,9 @@ class PlainProgress:
             return [f"{s.sym('skipped')} {self._label(event, 'skipped')}{event.reason or ''}"]
         if kind is K.TASK_OUTPUT:
             name = event.task_name or event.task_id
-            title = f"{name} output (truncated to 64 KiB):" if event.truncated else f"{name} output:"
+            title = (
+                f"{name} output (truncated to 64 KiB):" if event.truncated else f"{name} output:"
+            )
             body = [f"  {line}" for line in (event.output or "").splitlines()]
             return [title, *body]
         status = s.run_status(event.run_status or "").split(" ", 1)[-1]
