@@ -79,8 +79,9 @@ class EventDispatcher:
             try:
                 self._callback(item)  # type: ignore[arg-type]
             except Exception as exc:
-                log.warning("progress callback raised %s: %s (event ignored)",
-                            type(exc).__name__, exc)
+                log.warning(
+                    "progress callback raised %s: %s (event ignored)", type(exc).__name__, exc
+                )
                 log.debug("progress callback traceback", exc_info=True)
 
     def close(self) -> None:
