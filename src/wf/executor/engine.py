@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -83,6 +84,9 @@ class ExternalCancel:
     def check(self) -> None:
         """Cancel the run when the caller asked for it or the deadline passed."""
         if self._run_cancel.is_set():
+            if getattr(self._event, "hard", False):
+                # A kill-now request (second Ctrl+C) that arrived after the first one.
+                self._run_cancel.cancel(self._run_cancel.reason, hard=True)
             return
         if self._event is not None and self._event.is_set():
             reason = getattr(self._event, "reason", None) or API_CANCEL_REASON
@@ -114,6 +118,7 @@ def schedule(
             rs.failfast.cancel(f"task {node_id} failed")
 
     rs.on_final_failure = failfast
+    rs.external_check = external.check
     crash: BaseException | None = None
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="wf-worker") as pool:
         while True:
@@ -205,7 +210,33 @@ def run_global_trap(rs: RunState, failed_task: str | None, error: str) -> None:
         {"trap_id": trap.task.id, "failed_task": failed_task, "scope": "global"},
     )
     spec = NodeSpec(GLOBAL_TRAP_ID, trap.task, trap.task.name, is_forensic=True)
-    run_trap_node(rs, spec, failed_task, error)
+    with _watch_external(rs):
+        run_trap_node(rs, spec, failed_task, error)
+
+
+@contextlib.contextmanager
+def _watch_external(rs: RunState) -> Iterator[None]:
+    """Keep applying the cancel event and deadline while the global trap runs (SPEC §4.9).
+
+    The scheduler loop, which normally does this, has already returned.
+    """
+    check = rs.external_check
+    if check is None:
+        yield
+        return
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.wait(_TICK):
+            check()
+
+    thread = threading.Thread(target=watch, name="wf-trap-cancel", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 def finish_run(

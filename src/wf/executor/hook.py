@@ -33,17 +33,22 @@ def run_failure_hook(
             "WF_ERROR": run.error or "",
         }
     )
+    own_fd = False
     try:
         sys.stderr.flush()
         err_fd = sys.stderr.fileno()
     except (AttributeError, OSError, ValueError):
         err_fd = os.open(os.devnull, os.O_WRONLY)
+        own_fd = True
     try:
         proc = spawn_shell(command, env, None, err_fd, err_fd)
     except OSError as exc:
         if warn is not None:
             warn(f"on_failure_hook could not start: {exc.strerror or exc}")
         return
+    finally:
+        if own_fd:
+            os.close(err_fd)  # the child has its own copy
     import time
 
     deadline = time.monotonic() + HOOK_TIMEOUT

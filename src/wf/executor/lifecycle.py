@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from dataclasses import dataclass, field
@@ -247,6 +248,8 @@ def _early_failure(
 ) -> NodeResult:
     now = now_utc()
     row = _base_row(rs, spec, rs.next_attempt(spec.node_id))
+    with contextlib.suppress(EarlyFailure):  # §4.6: the command interpolated if possible
+        row.command = _interpolate(rs, spec, spec.task.cmd, "cmd")
     row.state = TaskStatus.FAILED
     row.condition_result = condition_result
     row.start_time = row.end_time = now
@@ -289,7 +292,12 @@ def _retry_delay(task: TaskDefinition, k: int) -> float:
 
 def _attempt_dir(rs: RunState, node_id: str) -> Path:
     path = rs.settings.logs_dir / rs.run_id / node_id
-    os.makedirs(path, mode=0o700, exist_ok=True)
+    if not path.is_dir():
+        # makedirs applies its mode to the leaf only; every log directory must be 0700.
+        os.makedirs(rs.settings.logs_dir, mode=0o700, exist_ok=True)
+        for directory in (rs.settings.logs_dir / rs.run_id, path):
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(directory, 0o700)
     return path
 
 

@@ -94,6 +94,8 @@ class RunState:
     forced_by: str = ""
     results: dict[str, NodeResult] = field(default_factory=dict)
     on_final_failure: Callable[[str], None] | None = None
+    #: Applies the caller's cancel event and the run deadline (set by the scheduler loop).
+    external_check: Callable[[], None] | None = None
     _attempts: dict[str, int] = field(default_factory=dict)
     _fired_traps: set[str] = field(default_factory=set)
     _snapshot_marks: dict[str, tuple[str, object]] = field(default_factory=dict)
