@@ -16,6 +16,7 @@ from wf.executor.events import ProgressEventKind as K
 from wf.executor.executors import record_graph, validate_options
 from wf.executor.heartbeat import Heartbeat
 from wf.executor.runstate import NodeStatus, RunState
+from wf.executor.writer import StoreWriter
 from wf.storage import RESUMABLE_RUN_STATUSES, Run, RunStatus, TaskExecution, TaskStatus
 from wf.storage.procinfo import current_owner
 from wf.storage.times import now_utc
@@ -172,6 +173,7 @@ def resume_run(
         mode=str(executor.mode),
         settings=executor.settings,
         events=EventDispatcher(progress),
+        writer=StoreWriter(store),
         run_cancel=CancelScope(),
         failfast=CancelScope(),
         print_output=print_output,
@@ -236,6 +238,7 @@ def resume_run(
         return finish_run(rs, run, status, error, failed_task, heartbeat, warn=executor.warn)
     finally:
         heartbeat.stop()
+        rs.writer.close()
         rs.events.close()
 
 

@@ -250,11 +250,10 @@ def finish_run(
     warn: Callable[[str], None] | None = None,
 ) -> Run:
     """§4.1 steps 7–10: global trap, final snapshot, run row, records, hook."""
-    if status is RunStatus.FAILED and failed_task is not None:
+    if status is RunStatus.FAILED:
         run_global_trap(rs, failed_task, error or "")
-    elif status is RunStatus.FAILED and rs.dag.global_trap is not None:
-        run_global_trap(rs, None, error or "")
     rs.snapshot("final", full=True)
+    rs.writer.flush()
     end = now_utc()
     current = rs.store.get_run(run.id)
     current.status = status
@@ -275,6 +274,7 @@ def finish_run(
             "failed_task": failed_task,
         },
     )
+    rs.writer.flush()
     rs.emit(K.RUN_DONE, run_status=str(status), error=error)
     rs.events.close()
     if status is RunStatus.FAILED and rs.settings.on_failure_hook:

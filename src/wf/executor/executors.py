@@ -23,6 +23,7 @@ from wf.executor.events import EventDispatcher, ProgressCallback
 from wf.executor.events import ProgressEventKind as K
 from wf.executor.heartbeat import Heartbeat
 from wf.executor.runstate import EngineSettings, RunState
+from wf.executor.writer import StoreWriter
 from wf.security import validate_variable_name
 from wf.storage import ExecutionMode, Run, RunStatus, Store
 from wf.storage.procinfo import current_owner
@@ -158,6 +159,7 @@ class _EngineExecutor:
             mode=str(self.mode),
             settings=self.settings,
             events=EventDispatcher(progress),
+            writer=StoreWriter(self.store),
             run_cancel=CancelScope(),
             failfast=CancelScope(),
             print_output=print_output,
@@ -181,6 +183,7 @@ class _EngineExecutor:
             return self._run_and_finish(rs, run, nodes, cancel, timeout, heartbeat)
         finally:
             heartbeat.stop()
+            rs.writer.close()
             rs.events.close()
 
     def _run_and_finish(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from wf.executor.outputs import OutputError, check_output_name, parse_output_fil
 from wf.executor.runner import AttemptResult, AttemptSpec, Outcome, run_attempt
 from wf.executor.runstate import NodeResult, NodeStatus, RunState, read_output_head, tail_lines
 from wf.security import validate_working_dir
-from wf.storage import TaskExecution, TaskStatus
+from wf.storage import Store, TaskExecution, TaskStatus
 from wf.storage.times import now_utc
 
 log = logging.getLogger("wf.executor")
@@ -201,6 +202,36 @@ def _check_working_dir(working_dir: str, cwd: str) -> None:
         raise EarlyFailure(f"working directory is not a directory: {working_dir}")
 
 
+# -- rows -------------------------------------------------------------------------------------
+def insert_row(rs: RunState, row: TaskExecution, *, satisfy: bool = False) -> None:
+    """Queue the insert of ROW as it is now; the writer gives ROW its id.
+
+    With ``satisfy`` the node's incoming dependency edges are marked satisfied too.
+    """
+    snap = dataclasses.replace(row)
+
+    def op(store: Store) -> None:
+        store.create_task_execution(snap)
+        row.id = snap.id
+        if satisfy:
+            store.mark_dependency_satisfied(rs.run_id, row.task_id)
+
+    rs.writer.submit(op)
+
+
+def update_row(rs: RunState, row: TaskExecution, *, satisfy: bool = False) -> None:
+    """Queue the update of ROW as it is now (after its insert, which the queue keeps first)."""
+    snap = dataclasses.replace(row)
+
+    def op(store: Store) -> None:
+        snap.id = row.id
+        store.update_task_execution(snap)
+        if satisfy:
+            store.mark_dependency_satisfied(rs.run_id, row.task_id)
+
+    rs.writer.submit(op)
+
+
 # -- outcomes without attempts ----------------------------------------------------------------
 def _base_row(rs: RunState, spec: NodeSpec, attempt: int) -> TaskExecution:
     task = spec.task
@@ -225,9 +256,7 @@ def _skip(rs: RunState, spec: NodeSpec) -> NodeResult:
     row.condition_result = False
     row.start_time = row.end_time = now
     row.duration_ms = 0
-    with rs.store.transaction():
-        rs.store.create_task_execution(row)
-        rs.store.mark_dependency_satisfied(rs.run_id, spec.node_id)
+    insert_row(rs, row, satisfy=True)
     rs.audit("task_skipped", {"task_id": spec.node_id, "condition": spec.task.condition})
     rs.emit(
         K.TASK_SKIPPED,
@@ -255,7 +284,7 @@ def _early_failure(
     row.start_time = row.end_time = now
     row.duration_ms = 0
     row.error_message = error
-    rs.store.create_task_execution(row)
+    insert_row(rs, row)
     result = NodeResult(
         spec.node_id,
         NodeStatus.FAILED,
@@ -319,9 +348,8 @@ def _attempts(rs: RunState, spec: NodeSpec, prepared: Prepared, reason: str | No
             started = {"task_id": spec.node_id, "task_name": spec.name, "attempt": n}
             if reason is not None:
                 started["reason"] = reason
-            with rs.store.transaction():
-                rs.store.create_task_execution(row)
-                rs.audit("task_started", started)
+            insert_row(rs, row)
+            rs.audit("task_started", started)
             rs.emit(
                 K.TASK_STARTED,
                 task_id=spec.node_id,
@@ -332,12 +360,11 @@ def _attempts(rs: RunState, spec: NodeSpec, prepared: Prepared, reason: str | No
             )
         else:
             delay = _retry_delay(task, k)
-            with rs.store.transaction():
-                rs.store.create_task_execution(row)
-                rs.audit(
-                    "task_retried",
-                    {"task_id": spec.node_id, "attempt": n, "delay_ms": round(delay * 1000)},
-                )
+            insert_row(rs, row)
+            rs.audit(
+                "task_retried",
+                {"task_id": spec.node_id, "attempt": n, "delay_ms": round(delay * 1000)},
+            )
             rs.emit(
                 K.TASK_RETRYING,
                 task_id=spec.node_id,
@@ -370,7 +397,10 @@ def _attempts(rs: RunState, spec: NodeSpec, prepared: Prepared, reason: str | No
             row.state = TaskStatus.RUNNING
             row.start_time = now_utc()
             row.pid = pid
-            rs.store.update_task_execution(row)
+            update_row(rs, row)
+            # Commit the running row (with its pid) now, while the process starts up: a wf
+            # killed from here on leaves a row that the interruption sweep can account for.
+            rs.writer.flush()
 
         last = run_attempt(attempt_spec, cancel, on_start=on_start)
         end = now_utc()
@@ -393,17 +423,9 @@ def _attempts(rs: RunState, spec: NodeSpec, prepared: Prepared, reason: str | No
         row.exit_code = last.exit_code
         row.error_message = error
         row.stack_trace = tail_lines(row.log_path)
-        with rs.store.transaction():
-            rs.store.update_task_execution(row)
-            if last.outcome is Outcome.TIMED_OUT:
-                rs.store.create_forensic_log(
-                    rs.run_id,
-                    "timeout",
-                    f"attempt {n} {error}",
-                    task_id=spec.node_id,
-                    triggered_by=spec.node_id,
-                    trigger_reason=error,
-                )
+        update_row(rs, row)
+        if last.outcome is Outcome.TIMED_OUT:
+            rs.forensic_log(spec.node_id, "timeout", f"attempt {n} {error}", spec.node_id, error)
         if cancel.is_set():
             break
     assert last is not None
@@ -454,11 +476,9 @@ def _register(
 def _success(rs: RunState, spec: NodeSpec, row: TaskExecution, result: AttemptResult) -> NodeResult:
     row.state = TaskStatus.SUCCESS
     row.exit_code = 0
-    with rs.store.transaction():
-        rs.store.update_task_execution(row)
-        rs.snapshot("checkpoint", full=False)
-        rs.store.mark_dependency_satisfied(rs.run_id, spec.node_id)
-        rs.audit("task_succeeded", {"task_id": spec.node_id, "attempt": row.attempt})
+    update_row(rs, row, satisfy=True)
+    rs.snapshot("checkpoint", full=False)
+    rs.audit("task_succeeded", {"task_id": spec.node_id, "attempt": row.attempt})
     rs.emit(
         K.TASK_DONE,
         task_id=spec.node_id,
@@ -506,19 +526,11 @@ def _cancelled(
     row.end_time = row.end_time or now
     if row.start_time is not None:
         row.duration_ms = max(0, round((row.end_time - row.start_time).total_seconds() * 1000))
-    with rs.store.transaction():
-        rs.store.update_task_execution(row)
-        rs.store.create_forensic_log(
-            rs.run_id,
-            "cancellation",
-            f"attempt {row.attempt} {error}",
-            task_id=spec.node_id,
-            triggered_by=spec.node_id,
-            trigger_reason=reason,
-        )
-        rs.audit(
-            "task_cancelled", {"task_id": spec.node_id, "attempt": row.attempt, "reason": reason}
-        )
+    update_row(rs, row)
+    rs.forensic_log(
+        spec.node_id, "cancellation", f"attempt {row.attempt} {error}", spec.node_id, reason
+    )
+    rs.audit("task_cancelled", {"task_id": spec.node_id, "attempt": row.attempt, "reason": reason})
     rs.emit(
         K.TASK_FAILED,
         task_id=spec.node_id,
@@ -586,15 +598,5 @@ def run_trap_node(rs: RunState, spec: NodeSpec, failed_node: str | None, error: 
     """Run a trap through the full lifecycle and record its ``trap_output`` forensic log."""
     result = run_node(rs, spec)
     text, _ = read_output_head(result.log_path)
-    try:
-        rs.store.create_forensic_log(
-            rs.run_id,
-            "trap_output",
-            text,
-            task_id=spec.node_id,
-            triggered_by=failed_node,
-            trigger_reason=error,
-        )
-    except Exception:
-        log.exception("could not record trap output")
+    rs.forensic_log(spec.node_id, "trap_output", text, failed_node, error)
     return result

@@ -17,6 +17,7 @@ from wf.contextmap import ContextMap, Variable
 from wf.dag.model import DAG
 from wf.executor.cancel import CancelScope
 from wf.executor.events import EventDispatcher, ProgressEvent, ProgressEventKind
+from wf.executor.writer import StoreWriter
 from wf.storage import ContextSnapshot, Store, TaskExecution
 from wf.storage.times import now_utc
 
@@ -84,6 +85,7 @@ class RunState:
     mode: str
     settings: EngineSettings
     events: EventDispatcher
+    writer: StoreWriter
     run_cancel: CancelScope
     failfast: CancelScope
     print_output: bool = False
@@ -127,13 +129,30 @@ class RunState:
         self.events.emit(ProgressEvent(kind=kind, run_id=self.run_id, **fields))
 
     def audit(self, event_type: str, data: dict[str, Any]) -> None:
-        """Append an audit entry; a failed write is logged and never fails the run."""
-        try:
-            self.store.create_audit_entry(
-                self.run_id, event_type, json.dumps(data, separators=(",", ":"))
+        """Queue an audit entry; a failed write is logged and never fails the run."""
+        run_id, payload = self.run_id, json.dumps(data, separators=(",", ":"))
+        self.writer.submit(lambda store: store.create_audit_entry(run_id, event_type, payload))
+
+    def forensic_log(
+        self,
+        task_id: str | None,
+        log_type: str,
+        data: str,
+        triggered_by: str | None,
+        reason: str | None,
+    ) -> None:
+        """Queue a ``forensic_logs`` row of LOG_TYPE."""
+        run_id = self.run_id
+        self.writer.submit(
+            lambda store: store.create_forensic_log(
+                run_id,
+                log_type,
+                data,
+                task_id=task_id,
+                triggered_by=triggered_by,
+                trigger_reason=reason,
             )
-        except Exception:
-            log.exception("audit write failed (%s)", event_type)
+        )
 
     def snapshot(self, snapshot_type: str, *, full: bool) -> None:
         """Write a snapshot batch (SPEC §2.6).
@@ -168,7 +187,7 @@ class RunState:
             )
             for v in changed
         ]
-        self.store.create_context_snapshots(rows)
+        self.writer.submit(lambda store: store.create_context_snapshots(rows))
 
     def mark_snapshotted(self, variables: list[Variable]) -> None:
         """Remember VARIABLES as already stored (restored on resume)."""
