@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from wf.dag.gcpause import gc_paused
 from wf.dag.graph import Graph, analyse
 from wf.dag.model import DAG, GLOBAL_TRAP_ID, Node, WorkflowDefinition, WorkflowError
 from wf.dag.parse import analyse_workflow
@@ -19,7 +20,8 @@ def build_dag(definition: WorkflowDefinition) -> DAG:
     warnings = list(definition.warnings)
     if definition.errors:
         raise WorkflowError(errors=definition.errors, warnings=warnings, definition=definition)
-    graph = analyse(definition)
+    with gc_paused():
+        graph = analyse(definition)
     if graph.errors:
         message = graph.errors[0] if len(graph.errors) == 1 else None
         raise WorkflowError(message, errors=graph.errors, warnings=warnings, definition=definition)
@@ -32,7 +34,8 @@ def load_dag(
     """Parse SOURCE (a workflow name or path, SPEC §1.1), then build its DAG."""
     # Parsing already linked and levelled a fresh graph to find cycles; reuse it.
     definition, graph = analyse_workflow(source, workflows_dir=workflows_dir)
-    return _assemble(definition, graph)
+    with gc_paused():
+        return _assemble(definition, graph)
 
 
 def _assemble(definition: WorkflowDefinition, graph: Graph) -> DAG:

@@ -7,6 +7,7 @@ import re
 import tomllib
 from typing import Any
 
+from wf.dag.gcpause import gc_paused
 from wf.dag.graph import Graph, analyse
 from wf.dag.model import WorkflowDefinition, WorkflowError
 from wf.dag.report import Report, quote, unknown_key
@@ -65,9 +66,10 @@ def analyse_workflow_text(
     report = Report()
     definition = WorkflowDefinition(name=name, file_path=file_path)
     graph = Graph()
-    document = _load_toml(text, report)
-    if document is not None:
-        graph = _read_document(document, name, definition, report)
+    with gc_paused():
+        document = _load_toml(text, report)
+        if document is not None:
+            graph = _read_document(document, name, definition, report)
     definition.errors = report.errors
     definition.warnings = report.warnings
     if report.errors:
