@@ -29,11 +29,27 @@ class SelectionError(ResumeError, UsageError):
     """An unknown task in --from, --only or --rerun (a usage error, exit 2)."""
 
 
+def split_names(raw: str) -> list[str]:
+    """Split a comma list of task names, keeping commas inside ``[...]`` (matrix node IDs)."""
+    parts: list[str] = []
+    depth = 0
+    current = ""
+    for char in raw:
+        if char == "," and depth == 0:
+            parts.append(current)
+            current = ""
+            continue
+        depth += {"[": 1, "]": -1}.get(char, 0)
+        current += char
+    parts.append(current)
+    return parts
+
+
 def expand_names(dag: DAG, names: list[str], flag: str) -> list[str]:
     """Node IDs named by NAMES: a node ID, or a matrix base name for all of its expansions."""
     out: list[str] = []
     for raw in names:
-        for name in (part.strip() for part in raw.split(",")):
+        for name in (part.strip() for part in split_names(raw)):
             if not name:
                 continue
             if name in dag.nodes:

@@ -103,6 +103,8 @@ class PlainProgress:
                         "cyan",
                     )
                 ]
+            if event.reason == "failure ignored":
+                return [f"{s.sym('fail')} {self._label(event, 'failed')}{event.error} (ignored)"]
             return [s.paint(f"{s.sym('fail')} {self._label(event, 'failed')}{event.error}", "red")]
         if kind is K.TASK_SKIPPED:
             if event.status == "success":

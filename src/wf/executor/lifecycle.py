@@ -573,6 +573,7 @@ def _final_failure(rs: RunState, spec: NodeSpec, result: NodeResult) -> NodeResu
         attempt=result.attempts,
         status="failed",
         error=result.error,
+        reason="failure ignored" if result.ignored else None,
     )
     _emit_output(rs, spec, result.log_path)
     return result
