@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import queue
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from wf.contextmap import GLOBAL_FORENSIC_OWNER, ContextMap
@@ -103,56 +101,82 @@ def schedule(
     workers: int,
     external: ExternalCancel,
 ) -> None:
-    """Run the nodes the policy hands out on WORKERS threads until nothing more can start."""
-    done: queue.SimpleQueue[tuple[str, NodeResult | BaseException]] = queue.SimpleQueue()
+    """Run the nodes the policy hands out on WORKERS threads until nothing more can start.
 
-    def work(node_id: str) -> None:
-        try:
-            result: NodeResult | BaseException = run_node(rs, node_spec(rs.dag, node_id))
-        except BaseException as exc:  # recorded below; the engine must not hang
-            result = exc
-        done.put((node_id, result))
+    Workers pull from the policy themselves: the thread that finishes a node records it and
+    starts the next ready one at once, with no hand-off through another thread. The calling
+    thread only watches for cancellation (caller's event, deadline) while the workers run.
+    """
+    cond = threading.Condition()
+    crash: list[BaseException] = []
 
     def failfast(node_id: str) -> None:
         if policy.mode == "work_stealing":
             rs.failfast.cancel(f"task {node_id} failed")
+            with cond:
+                policy.stop()
+                cond.notify_all()
+
+    def stopping() -> bool:
+        return rs.run_cancel.is_set() or rs.failfast.is_set() or bool(crash)
+
+    def next_node() -> str | None:
+        """The next node for this worker, or None when the run has nothing more to start."""
+        with cond:
+            while True:
+                if stopping():
+                    policy.stop()
+                ready = policy.next_ready(1)
+                if ready:
+                    return ready[0]
+                if not policy.running:
+                    cond.notify_all()
+                    return None
+                cond.wait()
+
+    def finished(node_id: str, outcome: NodeResult | BaseException) -> None:
+        if isinstance(outcome, BaseException):
+            log.error("node %s crashed", node_id, exc_info=outcome)
+            crash.append(outcome)
+            outcome = NodeResult(
+                node_id,
+                NodeStatus.FAILED,
+                error=f"internal error: {type(outcome).__name__}: {outcome}",
+                end_time=now_utc(),
+                attempts=1,
+            )
+        with cond:
+            rs.results[node_id] = outcome
+            policy.finished(node_id, completed=outcome.completed)
+            cond.notify_all()
+
+    def work() -> None:
+        while (node_id := next_node()) is not None:
+            try:
+                result: NodeResult | BaseException = run_node(rs, node_spec(rs.dag, node_id))
+            except BaseException as exc:  # recorded; the engine must not hang
+                result = exc
+            finished(node_id, result)
 
     rs.on_final_failure = failfast
     rs.external_check = external.check
-    crash: BaseException | None = None
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="wf-worker") as pool:
-        while True:
+    external.check()  # a run cancelled before it starts starts nothing
+    threads = [
+        threading.Thread(target=work, name=f"wf-worker-{i}", daemon=True) for i in range(workers)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        while thread.is_alive():
+            thread.join(_TICK)
+            was_set = rs.run_cancel.is_set()
             external.check()
-            if rs.run_cancel.is_set() or rs.failfast.is_set() or crash is not None:
-                policy.stop()
-            free = workers - len(policy.running)
-            for node_id in policy.next_ready(free):
-                pool.submit(work, node_id)
-            if not policy.running:
-                break
-            try:
-                node_id, outcome = done.get(timeout=_TICK)
-            except queue.Empty:
-                continue
-            while True:
-                if isinstance(outcome, BaseException):
-                    log.error("node %s crashed", node_id, exc_info=outcome)
-                    crash = crash or outcome
-                    outcome = NodeResult(
-                        node_id,
-                        NodeStatus.FAILED,
-                        error=f"internal error: {type(outcome).__name__}: {outcome}",
-                        end_time=now_utc(),
-                        attempts=1,
-                    )
-                rs.results[node_id] = outcome
-                policy.finished(node_id, completed=outcome.completed)
-                try:
-                    node_id, outcome = done.get_nowait()
-                except queue.Empty:
-                    break
-    if crash is not None:
-        raise crash
+            if rs.run_cancel.is_set() and not was_set:
+                with cond:
+                    policy.stop()
+                    cond.notify_all()
+    if crash:
+        raise crash[0]
 
 
 def root_cause(rs: RunState) -> NodeResult | None:
