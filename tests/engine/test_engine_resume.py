@@ -341,6 +341,11 @@ def test_killed_wf_process_leaves_no_task_behind_and_its_run_resumes(
     started = threading.Event()
     when_log_contains(b"started", started.set).join(20)
     assert started.is_set()
+    # Engine writes are group-committed in the background: wait until the running row (with
+    # its pid) is in the database, which is the state this test kills wf in.
+    deadline = time.monotonic() + 10
+    while not [r for r in store.list_task_executions() if r.pid] and time.monotonic() < deadline:
+        time.sleep(0.01)
     child.kill()
     child.wait()
     (row,) = store.list_task_executions()

@@ -380,8 +380,6 @@ def _attempts(rs: RunState, spec: NodeSpec, prepared: Prepared, reason: str | No
         directory = _attempt_dir(rs, spec.node_id)
         log_path = directory / f"attempt_{n}.log"
         output_path = directory / f"attempt_{n}.output"
-        fd = os.open(output_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
-        os.close(fd)
         row.log_path = str(log_path)
         attempt_spec = AttemptSpec(
             command=prepared.cmd,
@@ -391,6 +389,7 @@ def _attempts(rs: RunState, spec: NodeSpec, prepared: Prepared, reason: str | No
             timeout=task.timeout or None,
             kill_grace=kill_grace,
             log_max_bytes=rs.settings.log_max_bytes,
+            output_path=output_path,
         )
 
         def on_start(pid: int, _start: float, row: TaskExecution = row) -> None:
@@ -398,9 +397,6 @@ def _attempts(rs: RunState, spec: NodeSpec, prepared: Prepared, reason: str | No
             row.start_time = now_utc()
             row.pid = pid
             update_row(rs, row)
-            # Commit the running row (with its pid) now, while the process starts up: a wf
-            # killed from here on leaves a row that the interruption sweep can account for.
-            rs.writer.flush()
 
         last = run_attempt(attempt_spec, cancel, on_start=on_start)
         end = now_utc()

@@ -54,6 +54,7 @@ class AttemptSpec:
     timeout: float | None = None
     kill_grace: float = 5.0
     log_max_bytes: int = 64 * 1024 * 1024
+    output_path: Path | None = None
 
 
 @dataclass
@@ -123,6 +124,16 @@ class _LogSink:
         return tail
 
 
+def create_private_file(path: Path, *, truncate: bool = False) -> None:
+    """Create PATH with mode 0600 (an existing file is made 0600; emptied with TRUNCATE)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC | (os.O_TRUNC if truncate else 0)
+    fd = os.open(path, flags, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
+
+
 def _pidfd(pid: int) -> int | None:
     if not hasattr(os, "pidfd_open"):
         return None
@@ -144,7 +155,9 @@ def run_attempt(
     Times in the result are ``clock()`` values (wall-clock seconds). Never raises for a
     command that fails; ``OSError`` from the log file propagates.
     """
-    sink = _LogSink(spec.log_path, spec.log_max_bytes)
+    if spec.output_path is not None:
+        # SPEC §2.5: the WF_OUTPUT file exists, empty and 0600, before the attempt starts.
+        create_private_file(spec.output_path, truncate=True)
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
     start = clock()
@@ -153,7 +166,7 @@ def run_attempt(
     except OSError as exc:
         for fd in (out_r, out_w, err_r, err_w):
             os.close(fd)
-        sink.close()
+        _LogSink(spec.log_path, spec.log_max_bytes).close()
         return AttemptResult(
             Outcome.START_FAILED,
             -1,
@@ -167,6 +180,16 @@ def run_attempt(
         with contextlib.suppress(OSError):
             os.close(err_w)
     WATCHDOG.add(proc.pid)
+    # The log is opened while the shell starts up, off the critical path; output waits in the
+    # pipes meanwhile.
+    try:
+        sink = _LogSink(spec.log_path, spec.log_max_bytes)
+    except OSError:
+        for fd in (out_r, err_r):
+            os.close(fd)
+        terminate_group(proc.pid, 0.0, leader=proc, hard=True)
+        WATCHDOG.remove(proc.pid)
+        raise
     try:
         if on_start is not None:
             on_start(proc.pid, start)

@@ -1,15 +1,16 @@
 """The store writer: engine writes leave the hot path and are committed in batches.
 
-The engine hands each state change to ``submit`` as a function of the store. One thread
-applies them in submission order, grouping whatever is queued into one transaction (group
-commit), so a task's bookkeeping overlaps with the next task's process instead of delaying it.
-``flush`` waits until everything submitted so far is committed.
+The engine hands each state change to ``submit`` as a function of the store. Whoever applies
+them (the writer thread in the background, or a caller of ``flush``) takes everything queued
+so far under one lock and commits it as one transaction (group commit), so operations are
+applied exactly in submission order and a task's bookkeeping overlaps with the next task's
+process instead of delaying it.
 """
 
 from __future__ import annotations
 
+import collections
 import logging
-import queue
 import threading
 from collections.abc import Callable
 
@@ -18,7 +19,6 @@ from wf.storage import Store
 log = logging.getLogger("wf.executor")
 
 WriteOp = Callable[[Store], object]
-MAX_BATCH = 512
 
 
 class StoreWriter:
@@ -26,7 +26,10 @@ class StoreWriter:
 
     def __init__(self, store: Store) -> None:
         self._store = store
-        self._queue: queue.SimpleQueue[WriteOp | threading.Event | None] = queue.SimpleQueue()
+        self._pending: collections.deque[WriteOp] = collections.deque()
+        self._cond = threading.Condition()
+        self._apply_lock = threading.Lock()
+        self._closed = False
         self._failures = 0
         self._thread = threading.Thread(target=self._loop, name="wf-writer", daemon=True)
         self._thread.start()
@@ -37,40 +40,44 @@ class StoreWriter:
         return self._failures
 
     def submit(self, op: WriteOp) -> None:
-        """Queue OP; it runs on the writer thread, after everything submitted before it."""
-        self._queue.put(op)
+        """Queue OP; it is applied after everything submitted before it."""
+        with self._cond:
+            self._pending.append(op)
+            self._cond.notify()
 
     def flush(self) -> None:
-        """Block until every operation submitted so far has been committed."""
-        done = threading.Event()
-        self._queue.put(done)
-        done.wait()
+        """Commit everything submitted so far, in this thread, before returning."""
+        with self._apply_lock:
+            self._apply(self._take())
 
     def close(self) -> None:
-        """Flush and stop the thread."""
-        if self._thread.is_alive():
-            self._queue.put(None)
-            self._thread.join()
+        """Flush and stop the background thread."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify()
+        self._thread.join()
+        self.flush()
+
+    def _take(self) -> list[WriteOp]:
+        with self._cond:
+            batch = list(self._pending)
+            self._pending.clear()
+        return batch
 
     def _loop(self) -> None:
         while True:
-            item = self._queue.get()
-            batch: list[WriteOp | threading.Event | None] = [item]
-            while len(batch) < MAX_BATCH:
-                try:
-                    batch.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
-            ops = [op for op in batch if callable(op) and not isinstance(op, threading.Event)]
-            if ops:
-                self._apply(ops)
-            for marker in batch:
-                if isinstance(marker, threading.Event):
-                    marker.set()
-            if any(marker is None for marker in batch):
-                return
+            with self._cond:
+                while not self._pending and not self._closed:
+                    self._cond.wait()
+                if self._closed:
+                    return
+            # Taking and applying under one lock keeps the order with concurrent flushes.
+            with self._apply_lock:
+                self._apply(self._take())
 
     def _apply(self, ops: list[WriteOp]) -> None:
+        if not ops:
+            return
         try:
             with self._store.transaction():
                 for op in ops:
