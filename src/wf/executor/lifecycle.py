@@ -24,6 +24,7 @@ from wf.executor.fingerprint import fingerprint
 from wf.executor.outputs import OutputError, check_output_name, parse_output_file, register_value
 from wf.executor.runner import AttemptResult, AttemptSpec, Outcome, run_attempt
 from wf.executor.runstate import NodeResult, NodeStatus, RunState, read_output_head, tail_lines
+from wf.files import make_private_dirs
 from wf.security import validate_working_dir
 from wf.storage import Store, TaskExecution, TaskStatus
 from wf.storage.times import now_utc
@@ -299,16 +300,17 @@ def _early_failure(
 
 # -- attempts ---------------------------------------------------------------------------------
 def _environment(
-    rs: RunState, spec: NodeSpec, prepared: Prepared, attempt: int, output: Path
+    rs: RunState, spec: NodeSpec, prepared: Prepared, attempt: int, output: str
 ) -> dict[str, str]:
-    base: dict[str, str] = {} if (rs.clean_env or spec.task.clean_env) else dict(os.environ)
-    base.update(prepared.env)
-    base["WF_RUN_ID"] = rs.run_id
-    base["WF_WORKFLOW"] = rs.workflow_name
-    base["WF_TASK_ID"] = spec.node_id
-    base["WF_ATTEMPT"] = str(attempt)
-    base["WF_OUTPUT"] = str(output)
-    return base
+    """SPEC §4.4: wf's environment (or none), the task's env, then the WF_* variables."""
+    env = {} if (rs.clean_env or spec.task.clean_env) else dict(rs.base_env)
+    env.update(prepared.env)
+    env["WF_RUN_ID"] = rs.run_id
+    env["WF_WORKFLOW"] = rs.workflow_name
+    env["WF_TASK_ID"] = spec.node_id
+    env["WF_ATTEMPT"] = str(attempt)
+    env["WF_OUTPUT"] = output
+    return env
 
 
 def _retry_delay(task: TaskDefinition, k: int) -> float:
@@ -319,14 +321,15 @@ def _retry_delay(task: TaskDefinition, k: int) -> float:
     return delay
 
 
-def _attempt_dir(rs: RunState, node_id: str) -> Path:
-    path = rs.settings.logs_dir / rs.run_id / node_id
-    if not path.is_dir():
-        # makedirs applies its mode to the leaf only; every log directory must be 0700.
-        os.makedirs(rs.settings.logs_dir, mode=0o700, exist_ok=True)
-        for directory in (rs.settings.logs_dir / rs.run_id, path):
-            with contextlib.suppress(FileExistsError):
-                os.mkdir(directory, 0o700)
+def _attempt_dir(rs: RunState, node_id: str) -> str:
+    """``<logs>/<run_id>/<node_id>``, created 0700 on first use (one syscall when it exists)."""
+    path = os.path.join(rs.run_log_dir, node_id)
+    try:
+        os.mkdir(path, 0o700)
+    except FileExistsError:
+        pass
+    except FileNotFoundError:
+        make_private_dirs(Path(path))  # the run's directory went missing: recreate it all
     return path
 
 
@@ -378,9 +381,9 @@ def _attempts(rs: RunState, spec: NodeSpec, prepared: Prepared, reason: str | No
         if cancel.is_set():
             return _cancelled(rs, spec, row, None, cancel.reason)
         directory = _attempt_dir(rs, spec.node_id)
-        log_path = directory / f"attempt_{n}.log"
-        output_path = directory / f"attempt_{n}.output"
-        row.log_path = str(log_path)
+        log_path = f"{directory}/attempt_{n}.log"
+        output_path = f"{directory}/attempt_{n}.output"
+        row.log_path = log_path
         attempt_spec = AttemptSpec(
             command=prepared.cmd,
             env=_environment(rs, spec, prepared, n, output_path),
@@ -439,7 +442,7 @@ def _attempts(rs: RunState, spec: NodeSpec, prepared: Prepared, reason: str | No
 
 
 def _register(
-    rs: RunState, spec: NodeSpec, prepared: Prepared, result: AttemptResult, output_path: Path
+    rs: RunState, spec: NodeSpec, prepared: Prepared, result: AttemptResult, output_path: str
 ) -> None:
     """A5: validate everything first, then set WF_OUTPUT variables in order, then register."""
     pairs = parse_output_file(output_path)

@@ -36,7 +36,7 @@ def check_output_name(name: str, prefix: str) -> None:
         raise OutputError(f'{prefix}variable "{name}" is reserved')
 
 
-def parse_output_file(path: Path) -> list[tuple[str, str]]:
+def parse_output_file(path: str | Path) -> list[tuple[str, str]]:
     """Parse a ``WF_OUTPUT`` file into (key, value) pairs in file order, later duplicates winning.
 
     Raises OutputError for a file over 1 MiB, non-UTF-8 content, or an invalid line.
@@ -49,7 +49,8 @@ def parse_output_file(path: Path) -> list[tuple[str, str]]:
         return []
     if size > WF_OUTPUT_MAX_BYTES:
         raise OutputError("WF_OUTPUT file exceeds 1 MiB")
-    data = path.read_bytes()
+    with open(path, "rb") as fh:
+        data = fh.read(WF_OUTPUT_MAX_BYTES + 1)
     if len(data) > WF_OUTPUT_MAX_BYTES:
         raise OutputError("WF_OUTPUT file exceeds 1 MiB")
     try:

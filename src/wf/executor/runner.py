@@ -49,12 +49,12 @@ class AttemptSpec:
 
     command: str
     env: Mapping[str, str]
-    log_path: Path
+    log_path: str | Path
     cwd: str | None = None
     timeout: float | None = None
     kill_grace: float = 5.0
     log_max_bytes: int = 64 * 1024 * 1024
-    output_path: Path | None = None
+    output_path: str | Path | None = None
 
 
 @dataclass
@@ -81,7 +81,7 @@ class AttemptResult:
 class _LogSink:
     """Appends chunks to the attempt log, unbuffered, up to the cap; keeps the stdout tail."""
 
-    def __init__(self, path: Path, cap: int) -> None:
+    def __init__(self, path: str | Path, cap: int) -> None:
         self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
         self.cap = cap
         self.written = 0
@@ -124,7 +124,7 @@ class _LogSink:
         return tail
 
 
-def create_private_file(path: Path, *, truncate: bool = False) -> None:
+def create_private_file(path: str | Path, *, truncate: bool = False) -> None:
     """Create PATH with mode 0600 (an existing file is made 0600; emptied with TRUNCATE)."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC | (os.O_TRUNC if truncate else 0)
     fd = os.open(path, flags, 0o600)

@@ -6,6 +6,7 @@ import codecs
 import enum
 import json
 import logging
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -98,10 +99,17 @@ class RunState:
     on_final_failure: Callable[[str], None] | None = None
     #: Applies the caller's cancel event and the run deadline (set by the scheduler loop).
     external_check: Callable[[], None] | None = None
+    base_env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
+    run_log_dir: str = ""
     _attempts: dict[str, int] = field(default_factory=dict)
     _fired_traps: set[str] = field(default_factory=set)
     _snapshot_marks: dict[str, tuple[str, object]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        if not self.run_log_dir:
+            # Created (0700, with any missing parent) by the first attempt that needs it.
+            self.run_log_dir = os.path.join(self.settings.logs_dir, self.run_id)
 
     # -- attempt numbers and trap latch -------------------------------------------------
     def seed_attempts(self, highest: dict[str, int]) -> None:
