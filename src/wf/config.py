@@ -111,7 +111,7 @@ def _check_keys(data: dict[str, Any], warnings: list[str]) -> None:
 
 def _parse_setting(key: str, raw: Any, source: str) -> Any:
     """Convert one raw setting (str from env, typed from TOML) and validate it."""
-    from wf.dag.duration import parse_duration
+    from wf.durations import parse_duration
 
     try:
         if key == "log_level":

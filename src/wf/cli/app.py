@@ -15,22 +15,24 @@ from wf.cli.context import AppContext, configure_logging
 from wf.cli.exitcodes import ExitCode, classify
 from wf.errors import UsageError
 
-# command name -> module under wf.cli.commands; each module defines `command`.
-COMMANDS: dict[str, str] = {
-    "init": "init",
-    "validate": "validate",
-    "run": "run",
-    "resume": "resume",
-    "list": "list_",
-    "runs": "runs",
-    "logs": "logs",
-    "graph": "graph",
-    "inspect": "inspect",
-    "status": "status",
-    "audit": "audit",
-    "diff": "diff",
-    "export": "export",
-    "health": "health",
+# command name -> (module under wf.cli.commands, one-line summary). Each module defines
+# `command`. The summaries live here so that `wf --help` lists the commands without importing
+# them (start-up time); each command's own short help is set from the same text.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "init": ("init", "Create the workflows and logs directories, database and config file."),
+    "validate": ("validate", "Check one workflow, or every workflow in the workflows directory."),
+    "run": ("run", "Run a workflow (or print its plan with --dry-run)."),
+    "resume": ("resume", "Finish a failed, cancelled or interrupted run."),
+    "list": ("list_", "List the workflows in the workflows directory."),
+    "runs": ("runs", "List past runs with a summary; filter, sort, export as JSON."),
+    "logs": ("logs", "Show the logs of a run or of one task; follow them with -f."),
+    "graph": ("graph", "Draw a workflow's DAG: ascii, dot, mermaid, json or html."),
+    "inspect": ("inspect", "Show everything recorded about a run."),
+    "status": ("status", "Watch a run live until it ends."),
+    "audit": ("audit", "Show the audit trail of a run."),
+    "diff": ("diff", "Compare two runs task by task and variable by variable."),
+    "export": ("export", "Export a run as JSON, or as a tar.gz with its logs."),
+    "health": ("health", "Check the database, stale runs, workflows and disk usage."),
 }
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -44,7 +46,14 @@ class LazyGroup(click.Group):
 
     @staticmethod
     def _module_exists(name: str) -> bool:
-        return importlib.util.find_spec(f"wf.cli.commands.{COMMANDS[name]}") is not None
+        return importlib.util.find_spec(f"wf.cli.commands.{COMMANDS[name][0]}") is not None
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """List the commands from their summaries, without importing them."""
+        rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -55,11 +64,12 @@ class LazyGroup(click.Group):
             raise
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        module_name = COMMANDS.get(cmd_name)
-        if module_name is None or not self._module_exists(cmd_name):
+        entry = COMMANDS.get(cmd_name)
+        if entry is None or not self._module_exists(cmd_name):
             return None
-        module = importlib.import_module(f"wf.cli.commands.{module_name}")
+        module = importlib.import_module(f"wf.cli.commands.{entry[0]}")
         command: click.Command = module.command
+        command.short_help = entry[1]
         return command
 
 

@@ -18,7 +18,8 @@ from wf.cli.exitcodes import ExitCode
 from wf.cli.fmt import Style, short_id
 from wf.cli.progress import LiveProgress, PlainProgress
 from wf.cli.summary import failure_summary, result_block
-from wf.dag import DAG, DurationError, parse_duration
+from wf.dag import DAG
+from wf.durations import DurationError, parse_duration
 from wf.errors import SecurityError, UsageError
 from wf.storage import Run, RunStatus, Store
 

@@ -90,7 +90,7 @@ class ExternalCancel:
             reason = getattr(self._event, "reason", None) or API_CANCEL_REASON
             self._run_cancel.cancel(reason, hard=bool(getattr(self._event, "hard", False)))
         elif self._deadline is not None and time.monotonic() >= self._deadline:
-            from wf.dag.duration import format_duration
+            from wf.durations import format_duration
 
             self._run_cancel.cancel(f"run timed out after {format_duration(self._timeout or 0)}")
 

@@ -200,7 +200,7 @@ def run_attempt(
     end = clock()
     code = proc.returncode if proc.returncode is not None else -1
     if outcome is Outcome.TIMED_OUT:
-        from wf.dag.duration import format_duration
+        from wf.durations import format_duration
 
         error: str | None = f"timed out after {format_duration(spec.timeout or 0.0)}"
         code = -1
