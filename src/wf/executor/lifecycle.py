@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import logging
 import os
 from dataclasses import dataclass, field
@@ -205,15 +204,16 @@ def _check_working_dir(working_dir: str, cwd: str) -> None:
 
 # -- rows -------------------------------------------------------------------------------------
 def insert_row(rs: RunState, row: TaskExecution, *, satisfy: bool = False) -> None:
-    """Queue the insert of ROW as it is now; the writer gives ROW its id.
+    """Queue the insert of ROW; the writer gives ROW its id.
 
-    With ``satisfy`` the node's incoming dependency edges are marked satisfied too.
+    The writer reads ROW when it applies the operation, so a row that has moved on by then
+    (running, success) is written in its newer state: only the final state must be exact, and
+    every later change of ROW is queued as an update after this. With ``satisfy`` the node's
+    incoming dependency edges are marked satisfied too.
     """
-    snap = dataclasses.replace(row)
 
     def op(store: Store) -> None:
-        store.create_task_execution(snap)
-        row.id = snap.id
+        store.create_task_execution(row)
         if satisfy:
             store.mark_dependency_satisfied(rs.run_id, row.task_id)
 
@@ -221,12 +221,10 @@ def insert_row(rs: RunState, row: TaskExecution, *, satisfy: bool = False) -> No
 
 
 def update_row(rs: RunState, row: TaskExecution, *, satisfy: bool = False) -> None:
-    """Queue the update of ROW as it is now (after its insert, which the queue keeps first)."""
-    snap = dataclasses.replace(row)
+    """Queue the update of ROW (after its insert, which the queue keeps first)."""
 
     def op(store: Store) -> None:
-        snap.id = row.id
-        store.update_task_execution(snap)
+        store.update_task_execution(row)
         if satisfy:
             store.mark_dependency_satisfied(rs.run_id, row.task_id)
 

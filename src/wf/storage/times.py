@@ -15,14 +15,16 @@ def now_utc() -> datetime:
 
 def format_time(dt: datetime) -> str:
     """Format DT as the fixed-width stored form. A naive DT is taken to be UTC already."""
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    elif dt.utcoffset():
-        dt = dt.astimezone(UTC)
-    return (
-        f"{dt.year:04d}-{dt.month:02d}-{dt.day:02d}T"
-        f"{dt.hour:02d}:{dt.minute:02d}:{dt.second:02d}.{dt.microsecond:06d}Z"
-    )
+    if dt.tzinfo is not UTC:
+        dt = (
+            dt.replace(tzinfo=None)
+            if dt.tzinfo is None
+            else dt.astimezone(UTC).replace(tzinfo=None)
+        )
+    else:
+        dt = dt.replace(tzinfo=None)
+    # isoformat is implemented in C; years 1000-9999 give exactly 26 characters before the Z.
+    return dt.isoformat(timespec="microseconds") + "Z"
 
 
 def format_optional(dt: datetime | None) -> str | None:
