@@ -65,6 +65,11 @@ class EventDispatcher:
             self._thread = threading.Thread(target=self._deliver, name="wf-events", daemon=True)
             self._thread.start()
 
+    @property
+    def active(self) -> bool:
+        """Whether events are delivered to anyone (if not, callers need not build them)."""
+        return self._thread is not None
+
     def emit(self, event: ProgressEvent) -> None:
         """Queue EVENT for delivery (no-op without a callback)."""
         if self._thread is not None:

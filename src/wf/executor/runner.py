@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import math
 import os
-import selectors
+import select
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -238,14 +239,14 @@ def _supervise(
     cancel: CancelSignal | None,
 ) -> tuple[Outcome, str | None]:
     """Drain both pipes until the group is done, or a timeout or cancellation takes over."""
-    sel = selectors.DefaultSelector()
+    sel = select.poll()
     open_fds = {out_r: True, err_r: False}  # fd -> is_stdout
     for fd in open_fds:
         os.set_blocking(fd, False)
-        sel.register(fd, selectors.EVENT_READ)
+        sel.register(fd, select.POLLIN)
     pidfd = _pidfd(proc.pid)
     if pidfd is not None:
-        sel.register(pidfd, selectors.EVENT_READ)
+        sel.register(pidfd, select.POLLIN)
     deadline = (time.monotonic() + spec.timeout) if spec.timeout else None
     eof_deadline: float | None = None
     outcome = Outcome.EXITED
@@ -275,8 +276,7 @@ def _supervise(
                 wait = min(wait, max(0.0, eof_deadline - now))
             if pidfd is None and proc.returncode is None:
                 wait = min(wait, 0.01)
-            for key, _ in sel.select(wait):
-                fd = int(key.fd)
+            for fd, _ in sel.poll(math.ceil(wait * 1000)):
                 if fd == pidfd:
                     continue  # handled by poll() at the top of the loop
                 _drain(fd, open_fds, sel, sink)
@@ -300,7 +300,6 @@ def _supervise(
         if pidfd is not None:
             sel.unregister(pidfd)
             os.close(pidfd)
-        sel.close()
     return outcome, None
 
 
@@ -314,7 +313,7 @@ class _HardFlag:
         return bool(self._cancel is not None and self._cancel.hard)
 
 
-def _drain(fd: int, open_fds: dict[int, bool], sel: selectors.BaseSelector, sink: _LogSink) -> None:
+def _drain(fd: int, open_fds: dict[int, bool], sel: select.poll, sink: _LogSink) -> None:
     """Read what is available on FD; close it at end-of-file."""
     try:
         chunk = os.read(fd, _READ_SIZE)
@@ -330,7 +329,7 @@ def _drain(fd: int, open_fds: dict[int, bool], sel: selectors.BaseSelector, sink
     del open_fds[fd]
 
 
-def _drain_all(open_fds: dict[int, bool], sel: selectors.BaseSelector, sink: _LogSink) -> None:
+def _drain_all(open_fds: dict[int, bool], sel: select.poll, sink: _LogSink) -> None:
     """Read everything already buffered in the pipes without waiting for more."""
     for fd in list(open_fds):
         while fd in open_fds:

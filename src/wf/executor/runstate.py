@@ -25,6 +25,7 @@ from wf.storage.times import now_utc
 log = logging.getLogger("wf.executor")
 
 OUTPUT_EVENT_BYTES = 65536
+_COMPACT_JSON = json.JSONEncoder(separators=(",", ":"))
 
 
 class NodeStatus(enum.StrEnum):
@@ -133,12 +134,13 @@ class RunState:
 
     # -- records ---------------------------------------------------------------------------
     def emit(self, kind: ProgressEventKind, **fields: Any) -> None:
-        """Queue a progress event of this run."""
-        self.events.emit(ProgressEvent(kind=kind, run_id=self.run_id, **fields))
+        """Queue a progress event of this run (nothing is built when no one listens)."""
+        if self.events.active:
+            self.events.emit(ProgressEvent(kind=kind, run_id=self.run_id, **fields))
 
     def audit(self, event_type: str, data: dict[str, Any]) -> None:
         """Queue an audit entry; a failed write is logged and never fails the run."""
-        run_id, payload = self.run_id, json.dumps(data, separators=(",", ":"))
+        run_id, payload = self.run_id, _COMPACT_JSON.encode(data)
         self.writer.submit(lambda store: store.create_audit_entry(run_id, event_type, payload))
 
     def forensic_log(
