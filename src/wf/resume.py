@@ -226,7 +226,7 @@ def resume_run(
             },
         )
         rs.emit(K.RUN_STARTED, run_status="resuming")
-        priority = executor.priority(dag, nodes) if executor.priority is not None else None
+        priority, _ = executor.scheduling(dag, nodes)
         from wf.executor.engine import (
             ExternalCancel,
             decide_outcome,

@@ -22,6 +22,7 @@ from wf.executor.engine import (
 from wf.executor.events import EventDispatcher, ProgressCallback
 from wf.executor.events import ProgressEventKind as K
 from wf.executor.heartbeat import Heartbeat
+from wf.executor.priority import CRITICAL_PATH, FIFO, SCHEDULES, critical_path_priorities
 from wf.executor.runstate import EngineSettings, RunState
 from wf.executor.writer import StoreWriter
 from wf.security import validate_variable_name
@@ -108,7 +109,13 @@ class _EngineExecutor:
             on_failure_hook=on_failure_hook or None,
         )
         self.warn = warn
-        self.priority: Callable[[DAG, list[str]], Mapping[str, float] | None] | None = None
+
+    def scheduling(
+        self, dag: DAG, nodes: list[str]
+    ) -> tuple[Mapping[str, float] | None, dict[str, object] | None]:
+        """Start-order priorities for NODES (None: the policy's own order) and their audit
+        description (None: nothing to record)."""
+        return None, None
 
     @property
     def workers(self) -> int:
@@ -170,17 +177,18 @@ class _EngineExecutor:
             apply_runtime_vars(ctx, runtime_vars)
             rs.snapshot("checkpoint", full=True)
             rs.emit(K.RUN_STARTED, run_status="running")
-            rs.audit(
-                "run_started",
-                {
-                    "workflow": dag.name,
-                    "mode": str(self.mode),
-                    "max_parallel": self.workers,
-                    "tags": list(dag.tags),
-                },
-            )
             nodes = dag.sequential_order()
-            return self._run_and_finish(rs, run, nodes, cancel, timeout, heartbeat)
+            priority, scheduling = self.scheduling(dag, nodes)
+            started: dict[str, object] = {
+                "workflow": dag.name,
+                "mode": str(self.mode),
+                "max_parallel": self.workers,
+                "tags": list(dag.tags),
+            }
+            if scheduling is not None:
+                started["scheduling"] = scheduling
+            rs.audit("run_started", started)
+            return self._run_and_finish(rs, run, nodes, priority, cancel, timeout, heartbeat)
         finally:
             heartbeat.stop()
             rs.writer.close()
@@ -191,13 +199,13 @@ class _EngineExecutor:
         rs: RunState,
         run: Run,
         nodes: list[str],
+        priority: Mapping[str, float] | None,
         cancel: threading.Event | None,
         timeout: float | None,
         heartbeat: Heartbeat,
         *,
         selection: bool = False,
     ) -> Run:
-        priority = self.priority(rs.dag, nodes) if self.priority is not None else None
         policy = make_policy(str(self.mode), rs.dag, nodes, priority=priority)
         external = ExternalCancel(rs.run_cancel, cancel, timeout)
         schedule(rs, policy, self.workers, external)
@@ -273,12 +281,37 @@ class ParallelExecutor(_EngineExecutor):
 
 
 class WorkStealingExecutor(_EngineExecutor):
-    """Dependency-driven: a node starts once its dependencies are done and a worker is free."""
+    """Dependency-driven: a node starts once its dependencies are done and a worker is free.
+
+    ``schedule="critical_path"`` (the default) starts, among ready nodes, the one with the
+    longest remaining path first, weighted by durations from earlier runs; ``"fifo"`` starts
+    them in release order (ties by ID).
+    """
 
     mode = ExecutionMode.WORK_STEALING
 
-    def __init__(self, store: Store, num_workers: int = DEFAULT_WORKERS, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        store: Store,
+        num_workers: int = DEFAULT_WORKERS,
+        *,
+        schedule: str = CRITICAL_PATH,
+        **kwargs: Any,
+    ) -> None:
+        if schedule not in SCHEDULES:
+            raise ValueError(f"unknown schedule: {schedule} (choose from {', '.join(SCHEDULES)})")
         super().__init__(store, num_workers, **kwargs)
+        self.schedule = schedule
+
+    def scheduling(
+        self, dag: DAG, nodes: list[str]
+    ) -> tuple[Mapping[str, float] | None, dict[str, object] | None]:
+        if self.schedule == FIFO:
+            return None, {"policy": FIFO}
+        durations = self.store.task_durations(dag.name)
+        known = sum(1 for n in nodes if n in durations)
+        priority = critical_path_priorities(dag, nodes, durations)
+        return priority, {"policy": CRITICAL_PATH, "nodes_with_history": known}
 
 
 _BY_MODE: dict[str, type[_EngineExecutor]] = {
@@ -296,6 +329,9 @@ def executor_for_mode(
     cls = _BY_MODE.get(key)
     if cls is None:
         raise ValueError(f"unknown execution mode: {mode}")
+    schedule = kwargs.pop("schedule", None)
     if cls is SequentialExecutor:
         return SequentialExecutor(store, **kwargs)
+    if cls is WorkStealingExecutor and schedule is not None:
+        return WorkStealingExecutor(store, max_parallel, schedule=schedule, **kwargs)
     return cls(store, max_parallel, **kwargs)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -139,6 +140,21 @@ class StoreReads(StoreBase):
             total_duration_ms=int(row[9] or 0),
             avg_tasks=float(row[10] or 0.0),
         )
+
+    def task_durations(self, workflow_name: str, *, runs: int = 20) -> dict[str, float]:
+        """Median seconds of each node's successful attempts in the newest RUNS runs of a
+        workflow (forensic rows excluded): the history critical-path scheduling weighs by."""
+        rows = self._all(
+            "SELECT te.task_id, te.duration_ms FROM task_executions te JOIN ("
+            "SELECT id FROM runs WHERE workflow_name = ? ORDER BY start_time DESC, id DESC "
+            "LIMIT ?) r ON te.run_id = r.id "
+            "WHERE te.state = 'success' AND te.is_forensic = 0 AND te.duration_ms IS NOT NULL",
+            (workflow_name, runs),
+        )
+        samples: dict[str, list[int]] = {}
+        for task_id, duration_ms in rows:
+            samples.setdefault(task_id, []).append(int(duration_ms))
+        return {task: statistics.median(values) / 1000.0 for task, values in samples.items()}
 
     def workflow_stats(self) -> dict[str, WorkflowStats]:
         """Per workflow name: total, success and failed run counts and the newest start."""

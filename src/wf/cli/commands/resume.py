@@ -49,6 +49,7 @@ def command(
     parallel: bool,
     work_stealing: bool,
     jobs: int | None,
+    schedule: str,
     max_parallel: int | None,
     variables: tuple[str, ...],
     timeout: str | None,
@@ -87,7 +88,11 @@ def command(
     for warning in dag.warnings:
         app.diag("warn", warning)
     executor = executor_for_mode(
-        mode, store, workers, **executor_kwargs(app, lambda m: app.diag("warn", m))
+        mode,
+        store,
+        workers,
+        schedule=schedule.replace("-", "_"),
+        **executor_kwargs(app, lambda m: app.diag("warn", m)),
     )
     # Printed when the run has been claimed, so a refused resume does not announce itself.
     banner = (

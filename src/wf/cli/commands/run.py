@@ -39,6 +39,14 @@ def mode_options(func: Any) -> Any:
             help="Shorthand for --work-stealing --max-parallel N.",
         ),
         click.option(
+            "--schedule",
+            type=click.Choice(["critical-path", "fifo"]),
+            default="critical-path",
+            show_default=True,
+            help="Work-stealing start order when more tasks are ready than workers are free: "
+            "longest remaining path first (weighted by earlier runs), or release order.",
+        ),
+        click.option(
             "--max-parallel",
             type=int,
             metavar="N",
@@ -140,6 +148,7 @@ def command(
     parallel: bool,
     work_stealing: bool,
     jobs: int | None,
+    schedule: str,
     max_parallel: int | None,
     variables: tuple[str, ...],
     timeout: str | None,
@@ -181,7 +190,11 @@ def command(
 
     store = app.store()
     executor = executor_for_mode(
-        mode, store, workers, **executor_kwargs(app, lambda m: app.diag("warn", m))
+        mode,
+        store,
+        workers,
+        schedule=schedule.replace("-", "_"),
+        **executor_kwargs(app, lambda m: app.diag("warn", m)),
     )
     progress = make_progress(dag, mode, plain=plain, as_json=as_json, resume=False)
     cancel = CancelRequest()
