@@ -35,15 +35,19 @@ class Tool:
     cwd_file: bool = False
 
 
-def _wf(extra: Callable[[shp.Shape], list[str]]) -> Callable[[shp.Shape, Path], list[str]]:
+def _wf(
+    extra: Callable[[shp.Shape], list[str]], home: str
+) -> Callable[[shp.Shape, Path], list[str]]:
+    """A wf command line. Each variant keeps one home per shape, so history accumulates across
+    repetitions as it would for a real user (critical-path scheduling weighs by it)."""
+
     def build(shape: shp.Shape, d: Path) -> list[str]:
-        home = d / f"home-{time.monotonic_ns()}"
         return [
             PY,
             "-m",
             "wf",
             "--home",
-            str(home),
+            str(d / home),
             "run",
             str(d / "wf.toml"),
             "--plain",
@@ -53,9 +57,16 @@ def _wf(extra: Callable[[shp.Shape], list[str]]) -> Callable[[shp.Shape, Path], 
     return build
 
 
+def _ws(shape: shp.Shape) -> list[str]:
+    return ["--sequential"] if shape.workers == 1 else ["-j", str(shape.workers)]
+
+
 TOOLS = {
-    "wf": Tool("wf", _wf(lambda s: ["--sequential"] if s.workers == 1 else ["-j", str(s.workers)])),
-    "wf-level": Tool("wf-level", _wf(lambda s: ["--parallel", "--max-parallel", str(s.workers)])),
+    "wf": Tool("wf", _wf(_ws, "home-wf")),
+    "wf-fifo": Tool("wf-fifo", _wf(lambda s: [*_ws(s), "--schedule", "fifo"], "home-fifo")),
+    "wf-level": Tool(
+        "wf-level", _wf(lambda s: ["--parallel", "--max-parallel", str(s.workers)], "home-level")
+    ),
     "make": Tool(
         "make", lambda s, d: ["make", "-s", "-j", str(s.workers), "-f", str(d / "Makefile")]
     ),
@@ -91,9 +102,9 @@ SHAPES = {
 DEFAULT_TOOLS = {
     "wide": ["wf", "make", "ninja", "doit", "raw"],
     "chain": ["wf", "make", "ninja", "doit", "raw"],
-    "layered": ["wf", "wf-level", "make", "ninja", "raw"],
+    "layered": ["wf", "wf-fifo", "wf-level", "make", "ninja", "raw"],
     "sleep": ["wf", "wf-level", "make", "raw"],
-    "skewed": ["wf", "wf-level", "make", "raw"],
+    "skewed": ["wf", "wf-fifo", "wf-level", "make", "raw"],
     "scale": ["wf", "make", "raw"],
 }
 
