@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import heapq
+from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Protocol
 
@@ -111,7 +112,7 @@ class LevelPolicy(_Base):
         self._levels = [list(level) for level in levels if level]
         super().__init__([n for level in self._levels for n in level], dependencies)
         self._level = 0
-        self._pending: list[str] = list(self._levels[0]) if self._levels else []
+        self._pending: deque[str] = deque(self._levels[0] if self._levels else ())
         self._level_failed = False
 
     def next_ready(self, free_slots: int) -> list[str]:
@@ -121,7 +122,7 @@ class LevelPolicy(_Base):
             self._advance()
         out: list[str] = []
         while self._pending and len(out) < free_slots and not self._stopped:
-            node_id = self._pending.pop(0)
+            node_id = self._pending.popleft()
             self._start(node_id)
             out.append(node_id)
         return out
@@ -132,7 +133,7 @@ class LevelPolicy(_Base):
             return
         self._level += 1
         if self._level < len(self._levels):
-            self._pending = list(self._levels[self._level])
+            self._pending = deque(self._levels[self._level])
 
     def finished(self, node_id: str, *, completed: bool) -> None:
         self._finish(node_id)
@@ -141,7 +142,7 @@ class LevelPolicy(_Base):
 
     def stop(self) -> None:
         self._stopped = True
-        self._pending = []
+        self._pending.clear()
 
 
 class WorkStealingPolicy(_Base):
