@@ -93,6 +93,7 @@ TOOLS = {
 
 SHAPES = {
     "wide": shp.wide,
+    "seq": shp.seq,
     "chain": shp.chain,
     "layered": shp.layered,
     "sleep": shp.sleep,
@@ -101,6 +102,7 @@ SHAPES = {
 }
 DEFAULT_TOOLS = {
     "wide": ["wf", "make", "ninja", "doit", "raw"],
+    "seq": ["wf", "make", "ninja", "raw"],
     "chain": ["wf", "make", "ninja", "doit", "raw"],
     "layered": ["wf", "wf-fifo", "wf-level", "make", "ninja", "raw"],
     "sleep": ["wf", "wf-level", "make", "raw"],
@@ -193,7 +195,7 @@ def table(rows: list[dict[str, object]]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shapes", default="wide,chain,layered,sleep,skewed,scale")
+    parser.add_argument("--shapes", default="wide,seq,chain,layered,sleep,skewed,scale")
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--tools", default="", help="comma list; default per shape")
     args = parser.parse_args()

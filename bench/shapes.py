@@ -54,6 +54,13 @@ def wide(n: int = 1000, workers: int = 2) -> Shape:
     return Shape("wide", {f"t{i:05d}": "true" for i in range(n)}, workers=workers)
 
 
+def seq(n: int = 1000) -> Shape:
+    """1,000 independent `true` run one at a time: the per-task overhead of a sequential run."""
+    shape = wide(n, workers=1)
+    shape.name = "seq"
+    return shape
+
+
 def chain(n: int = 300) -> Shape:
     names = [f"t{i:05d}" for i in range(n)]
     deps = {names[i]: [names[i - 1]] for i in range(1, n)}
