@@ -132,6 +132,8 @@ def _parse_setting(key: str, raw: Any, source: str) -> Any:
             number = int(raw)
             if number < 1:
                 raise ValueError("must be >= 1")
+            if number > 2**63 - 1:  # max_parallel is stored as an SQLite INTEGER
+                raise ValueError(f"must be at most {2**63 - 1}")
             return number
         if key == "kill_grace":
             return parse_duration(raw)
@@ -202,6 +204,11 @@ def load_config(
             resolved[key] = _resolve(raw, cfg_path.parent)
         else:
             resolved[key] = defaults[key]
+        try:
+            str(resolved[key]).encode("utf-8")
+        except UnicodeEncodeError:
+            # Undecodable bytes (e.g. from the environment) cannot be recorded in the database.
+            raise ConfigError(f"{key} path is not valid UTF-8: {str(resolved[key])!r}") from None
 
     settings: dict[str, Any] = {}
     for key, (env_name, default) in CONFIG_KEYS.items():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections import deque
 from dataclasses import dataclass
 
@@ -15,7 +16,7 @@ def read_lines(path: str | None, tail: int = 0) -> list[str] | str | None:
     try:
         with open(path, "rb") as fh:
             if tail > 0:
-                lines: deque[bytes] = deque(fh, maxlen=tail)
+                lines: deque[bytes] = deque(fh, maxlen=min(tail, sys.maxsize))
                 data = b"".join(lines)
             else:
                 data = fh.read()

@@ -118,8 +118,22 @@ def _command_name(exc: click.ClickException) -> str:
     return ""
 
 
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def invoke(argv: list[str]) -> int:
     """Run the group with ARGV; map every outcome to an exit code (the one place that does)."""
+    undecodable = next((arg for arg in argv if not _is_utf8(arg)), None)
+    if undecodable is not None:
+        # Bytes that are not UTF-8 arrive as lone surrogates; SQLite cannot store them.
+        click.echo(f"Error: argument is not valid UTF-8: {undecodable!r}", err=True)
+        click.echo("Run 'wf --help' for usage.", err=True)
+        return ExitCode.USAGE
     try:
         result: Any = cli.main(args=argv, prog_name="wf", standalone_mode=False)
     except click.exceptions.Exit as exc:

@@ -23,6 +23,8 @@ from wf.durations import DurationError, parse_duration
 from wf.errors import SecurityError, UsageError
 from wf.storage import Run, RunStatus, Store
 
+MAX_WORKERS = 2**63 - 1  # max_parallel is stored as an SQLite INTEGER
+
 
 class CancelRequest(threading.Event):
     """The cancel event handed to the executor, carrying the reason and the kill-now flag."""
@@ -88,14 +90,16 @@ def parse_vars(values: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
-def parse_timeout(value: str | None) -> float | None:
-    """``--timeout D`` as seconds (None when absent or 0)."""
+def parse_timeout(value: str | None, option: str = "--timeout") -> float | None:
+    """``--timeout D`` (or another duration OPTION) as seconds (None when absent or 0)."""
     if value is None:
         return None
     try:
         seconds = parse_duration(value if not value.replace(".", "", 1).isdigit() else float(value))
     except DurationError as exc:
-        raise UsageError(f"invalid --timeout: {exc}") from None
+        raise UsageError(f"invalid {option}: {exc}") from None
+    if seconds * 1000 > 2**63 - 1:  # stored in milliseconds as an SQLite INTEGER
+        raise UsageError(f"invalid {option}: {value!r} is too large")
     return seconds or None
 
 
@@ -123,6 +127,9 @@ def choose_mode(
         raise UsageError(f"{' and '.join(chosen)} are mutually exclusive")
     if max_parallel is not None and max_parallel < 1:
         raise UsageError("--max-parallel must be >= 1")
+    for flag, value in (("-j/--jobs", jobs), ("--max-parallel", max_parallel)):
+        if value is not None and value > MAX_WORKERS:  # recorded in an SQLite INTEGER
+            raise UsageError(f"{flag} must be at most {MAX_WORKERS}")
     if jobs is not None:
         if sequential or parallel:
             raise UsageError(f"-j/--jobs conflicts with {chosen[0]}")

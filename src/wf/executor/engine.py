@@ -161,8 +161,10 @@ def schedule(
     rs.on_final_failure = failfast
     rs.external_check = external.check
     external.check()  # a run cancelled before it starts starts nothing
+    # No more threads than nodes: `-j 1000000` must not start a million idle threads.
+    count = max(1, min(workers, len(rs.dag.nodes)))
     threads = [
-        threading.Thread(target=work, name=f"wf-worker-{i}", daemon=True) for i in range(workers)
+        threading.Thread(target=work, name=f"wf-worker-{i}", daemon=True) for i in range(count)
     ]
     for thread in threads:
         thread.start()

@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from wf.contextmap import (
@@ -331,6 +333,15 @@ def _attempt_dir(rs: RunState, node_id: str) -> str:
     return path
 
 
+def _start_failure(exc: OSError) -> AttemptResult:
+    """An attempt whose log directory or files cannot be created (SPEC §4.4 error text)."""
+    reason = exc.strerror or str(exc)
+    if exc.filename:
+        reason += f": {exc.filename}"
+    now = time.time()
+    return AttemptResult(Outcome.START_FAILED, -1, f"failed to start command: {reason}", now, now)
+
+
 def _attempts(rs: RunState, spec: NodeSpec, prepared: Prepared, reason: str | None) -> NodeResult:
     task = spec.task
     cancel = AttemptCancel(rs.run_cancel, None if spec.is_forensic else rs.failfast)
@@ -378,7 +389,7 @@ def _attempts(rs: RunState, spec: NodeSpec, prepared: Prepared, reason: str | No
                 cancel.wait(delay)
         if cancel.is_set():
             return _cancelled(rs, spec, row, None, cancel.reason)
-        directory = _attempt_dir(rs, spec.node_id)
+        directory = os.path.join(rs.run_log_dir, spec.node_id)
         log_path = f"{directory}/attempt_{n}.log"
         output_path = f"{directory}/attempt_{n}.output"
         row.log_path = log_path
@@ -393,13 +404,17 @@ def _attempts(rs: RunState, spec: NodeSpec, prepared: Prepared, reason: str | No
             output_path=output_path,
         )
 
-        def on_start(pid: int, _start: float, row: TaskExecution = row) -> None:
+        def on_start(pid: int, start: float, row: TaskExecution = row) -> None:
             row.state = TaskStatus.RUNNING
-            row.start_time = now_utc()
+            row.start_time = datetime.fromtimestamp(start, UTC)  # taken just before the spawn
             row.pid = pid
             update_row(rs, row)
 
-        last = run_attempt(attempt_spec, cancel, on_start=on_start)
+        try:
+            _attempt_dir(rs, spec.node_id)
+            last = run_attempt(attempt_spec, cancel, on_start=on_start)
+        except OSError as exc:  # its log or WF_OUTPUT file cannot be created: a failed start
+            last = _start_failure(exc)
         end = now_utc()
         if row.start_time is None:
             row.start_time = end

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import logging
 import math
 import os
 import select
@@ -15,6 +16,8 @@ from typing import Protocol
 
 from wf.executor.procgroup import Spawned, group_alive, signal_name, spawn_shell, terminate_group
 from wf.executor.watchdog import WATCHDOG
+
+log = logging.getLogger("wf.executor")
 
 STDOUT_TAIL_BYTES = 1024 * 1024
 PIPE_EOF_WAIT = 2.0
@@ -88,35 +91,48 @@ class _LogSink:
         self.written = 0
         self.discarded = 0
         self.tail = bytearray()
+        #: The first failed log write (e.g. ENOSPC): from then on output is discarded, counted.
+        self.write_error: OSError | None = None
 
     def write(self, chunk: bytes, *, is_stdout: bool) -> None:
         if is_stdout:
             self.tail += chunk
             if len(self.tail) > 2 * STDOUT_TAIL_BYTES:
                 del self.tail[: len(self.tail) - STDOUT_TAIL_BYTES]
-        if self.discarded:
+        if self.discarded or self.write_error is not None:
             self.discarded += len(chunk)
             return
         room = self.cap - self.written
         if len(chunk) <= room:
-            self._write_all(chunk)
-            self.written += len(chunk)
+            done = self._write_all(chunk)
+            self.written += done
+            self.discarded += len(chunk) - done
             return
         if room > 0:
-            self._write_all(chunk[:room])
-            self.written += room
+            done = self._write_all(chunk[:room])
+            self.written += done
+            self.discarded += room - done
         self.discarded += len(chunk) - max(room, 0)
         marker = (
             f"\n[wf] log limit of {self.cap} bytes reached; "
             "further output of this attempt is discarded\n"
         )
-        self._write_all(marker.encode())
+        if self.write_error is None:
+            self._write_all(marker.encode())
 
-    def _write_all(self, data: bytes) -> None:
+    def _write_all(self, data: bytes) -> int:
+        """Write DATA; fewer bytes are written only when the log cannot take more (full disk)."""
         view = memoryview(data)
+        done = 0
         while view:
-            n = os.write(self.fd, view)
+            try:
+                n = os.write(self.fd, view)
+            except OSError as exc:
+                self.write_error = exc
+                return done
+            done += n
             view = view[n:]
+        return done
 
     def close(self) -> bytes:
         os.close(self.fd)
@@ -198,6 +214,13 @@ def run_attempt(
     finally:
         WATCHDOG.remove(proc.pid)
         tail = sink.close()
+    if sink.write_error is not None:
+        log.warning(
+            "cannot write log %s: %s; %d byte(s) of output discarded",
+            spec.log_path,
+            sink.write_error.strerror or sink.write_error,
+            sink.discarded,
+        )
     end = clock()
     code = proc.returncode if proc.returncode is not None else -1
     if outcome is Outcome.TIMED_OUT:

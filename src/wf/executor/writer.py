@@ -18,6 +18,8 @@ from wf.storage import Store
 
 log = logging.getLogger("wf.executor")
 
+_REPORTED_FAILURES = 3  # failed writes reported per run; the rest only at debug level
+
 WriteOp = Callable[[Store], object]
 
 
@@ -85,7 +87,7 @@ class StoreWriter:
         except Exception:
             # The transaction itself failed (e.g. database locked past the busy timeout):
             # retry each operation on its own so one bad write cannot lose the others.
-            log.exception("batched write failed; retrying operations one by one")
+            log.debug("batched write failed; retrying operations one by one", exc_info=True)
             for op in ops:
                 self._run(op)
 
@@ -94,5 +96,9 @@ class StoreWriter:
             op(self._store)
         except Exception as exc:
             self._failures += 1
-            log.warning("database write failed: %s: %s", type(exc).__name__, exc)
+            # A full disk fails every write: report the first few, not hundreds of lines.
+            if self._failures <= _REPORTED_FAILURES:
+                log.warning("database write failed: %s: %s", type(exc).__name__, exc)
+            if self._failures == _REPORTED_FAILURES:
+                log.warning("further database write failures of this run are not reported")
             log.debug("write failure", exc_info=True)

@@ -43,8 +43,13 @@ class _Guard:
         tb: TracebackType | None,
     ) -> None:
         self._store._lock.release()
-        if isinstance(exc, sqlite3.Error):
+        if isinstance(exc, sqlite3.Error | OverflowError):  # overflow: an int beyond 64 bits
             raise StoreError(f"database error: {exc}") from exc
+        if isinstance(exc, UnicodeEncodeError):  # a str holding undecodable bytes (surrogates)
+            text = exc.object if isinstance(exc.object, str) else ""
+            raise StoreError(
+                f"database error: cannot store text that is not valid UTF-8: {text[:200]!r}"
+            ) from exc
 
 
 class StoreBase:

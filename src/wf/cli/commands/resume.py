@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from wf.cli.commands.run import mode_options, run_options
@@ -84,7 +86,9 @@ def command(
     )
     runtime_vars = parse_vars(variables)
     deadline = parse_timeout(timeout)
-    dag = load_dag(run.workflow_file)
+    # The stored absolute path is loaded as a path (SPEC §1.1 rule 4, §6.3): a file that is
+    # gone is "workflow not found: PATH", never a workflow-name error.
+    dag = load_dag(Path(run.workflow_file))
     for warning in dag.warnings:
         app.diag("warn", warning)
     executor = executor_for_mode(

@@ -14,6 +14,7 @@ from wf.errors import UsageError
 from wf.storage import Run, RunStatus, RunSummary, Store
 
 SORTS = ("time", "name", "workflow", "duration", "tasks", "status")
+SQL_INT_MAX = 2**63 - 1  # the largest SQLite INTEGER
 
 
 def summary_box(summary: RunSummary) -> str:
@@ -162,6 +163,8 @@ def command(
         raise UsageError(f"invalid sort key: {sort} (choose from {', '.join(SORTS)})")
     if limit < 0 or offset < 0:
         raise UsageError("--limit and --offset must be >= 0")
+    if max(limit, offset) > SQL_INT_MAX:
+        raise UsageError(f"--limit and --offset must be at most {SQL_INT_MAX}")
     filters: dict[str, Any] = {"workflow": workflow, "status": status, "tag": tag}
     if start_date:
         filters["start_after"] = local_day_start(start_date, "--start-date")
@@ -170,7 +173,8 @@ def command(
     if min_duration:
         from wf.cli.session import parse_timeout
 
-        filters["min_duration_ms"] = round((parse_timeout(min_duration) or 0) * 1000)
+        seconds = parse_timeout(min_duration, "--min-duration") or 0
+        filters["min_duration_ms"] = round(seconds * 1000)
     store = app_context().store()
     summary = store.run_summary(**filters)
     runs = store.list_runs(
