@@ -21,6 +21,8 @@ log = logging.getLogger("wf.executor")
 _REPORTED_FAILURES = 3  # failed writes reported per run; the rest only at debug level
 
 WriteOp = Callable[[Store], object]
+COMMIT_DELAY = 0.005  # seconds the writer waits for more operations before committing
+WAKE_BATCH = 256  # operations that wake the writer at once
 
 
 class StoreWriter:
@@ -42,10 +44,16 @@ class StoreWriter:
         return self._failures
 
     def submit(self, op: WriteOp) -> None:
-        """Queue OP; it is applied after everything submitted before it."""
+        """Queue OP; it is applied after everything submitted before it.
+
+        The writer is woken by the first operation of a batch only (each wake-up is a thread
+        switch the engine pays for); it then lets more gather for a few milliseconds, or
+        less when a large batch is waiting, and commits them together.
+        """
         with self._cond:
             self._pending.append(op)
-            self._cond.notify()
+            if len(self._pending) in (1, WAKE_BATCH):
+                self._cond.notify()
 
     def flush(self) -> None:
         """Commit everything submitted so far, in this thread, before returning."""
@@ -71,6 +79,10 @@ class StoreWriter:
             with self._cond:
                 while not self._pending and not self._closed:
                     self._cond.wait()
+                if self._closed:
+                    return
+                # Let a few more operations gather: one transaction for all of them.
+                self._cond.wait(COMMIT_DELAY)
                 if self._closed:
                     return
             # Taking and applying under one lock keeps the order with concurrent flushes.
