@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from wf.dag import DAG, WorkflowError, build_dag, parse_workflow
+from wf.dag import DAG, WorkflowError, load_dag
 
 
 @dataclass
@@ -53,8 +53,7 @@ def validate_workflow(
     from wf.dag.model import WorkflowNotFoundError
 
     try:
-        definition = parse_workflow(source, workflows_dir=workflows_dir)
-        dag = build_dag(definition)
+        dag = load_dag(source, workflows_dir=workflows_dir)  # parses and links the graph once
     except WorkflowNotFoundError:
         raise
     except WorkflowError as exc:
@@ -82,7 +81,7 @@ def validate_workflow(
         execution_order=dag.sequential_order(),
         parallelisable_tasks=sum(len(level) for level in dag.levels if len(level) > 1),
         warnings=list(dag.warnings),
-        triggers=[{"type": t.type, "config": dict(t.config)} for t in definition.triggers],
+        triggers=[{"type": t.type, "config": dict(t.config)} for t in dag.triggers],
         dag=dag,
     )
 
@@ -121,8 +120,7 @@ class WorkflowInfo:
 def describe_workflow(path: Path) -> WorkflowInfo:
     """Name, validity and task-definition count of one file (0 tasks if it cannot be parsed)."""
     try:
-        definition = parse_workflow(path)
-        build_dag(definition)
+        dag = load_dag(path)
     except WorkflowError as exc:
         partial = exc.definition
         tasks = len(partial.tasks) if partial is not None else _raw_task_count(path)
@@ -135,12 +133,12 @@ def describe_workflow(path: Path) -> WorkflowInfo:
             tags=list(partial.tags) if partial is not None else [],
         )
     return WorkflowInfo(
-        name=definition.name,
+        name=dag.name,
         file=str(path),
         valid=True,
-        tasks=len(definition.tasks),
-        description=definition.description,
-        tags=list(definition.tags),
+        tasks=len({node.task.id for node in dag.nodes.values()}) + len(dag.forensic_tasks),
+        description=dag.description,
+        tags=list(dag.tags),
     )
 
 
