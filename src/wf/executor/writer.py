@@ -83,8 +83,6 @@ class StoreWriter:
                     return
                 # Let a few more operations gather: one transaction for all of them.
                 self._cond.wait(COMMIT_DELAY)
-                if self._closed:
-                    return
             # Taking and applying under one lock keeps the order with concurrent flushes.
             with self._apply_lock:
                 self._apply(self._take())
