@@ -11,6 +11,7 @@ from wf.contextmap import RUNTIME_OWNER, ContextMap, Variable
 from wf.dag import DAG, load_dag
 from wf.errors import ResumeError, UsageError
 from wf.executor.cancel import CancelScope
+from wf.executor.engine import finish_run
 from wf.executor.events import EventDispatcher, ProgressCallback
 from wf.executor.events import ProgressEventKind as K
 from wf.executor.executors import record_graph, validate_options
@@ -227,17 +228,7 @@ def resume_run(
         )
         rs.emit(K.RUN_STARTED, run_status="resuming")
         priority, _ = executor.scheduling(dag, nodes)
-        from wf.executor.engine import (
-            ExternalCancel,
-            decide_outcome,
-            finish_run,
-            make_policy,
-            schedule,
-        )
-
-        policy = make_policy(str(executor.mode), dag, nodes, priority=priority)
-        schedule(rs, policy, executor.workers, ExternalCancel(rs.run_cancel, cancel, timeout))
-        status, error, failed_task = decide_outcome(rs, nodes)
+        status, error, failed_task = executor.schedule_nodes(rs, nodes, priority, cancel, timeout)
         if status is RunStatus.SUCCESS and selection is not None and flag in ("from", "only"):
             unfinished = [
                 n

@@ -194,9 +194,7 @@ def failure_message(result: NodeResult) -> str:
     return f"task {result.node_id} failed after {result.attempts} attempt(s): {result.error}"
 
 
-def decide_outcome(
-    rs: RunState, scheduled: list[str], *, selection_unfinished: bool = False
-) -> tuple[RunStatus, str | None, str | None]:
+def decide_outcome(rs: RunState, scheduled: list[str]) -> tuple[RunStatus, str | None, str | None]:
     """The run's status, error and failed task once scheduling is over."""
     if rs.run_cancel.is_set():
         reason = rs.run_cancel.reason
@@ -205,14 +203,6 @@ def decide_outcome(
     cause = root_cause(rs)
     if cause is not None:
         return RunStatus.FAILED, failure_message(cause), cause.node_id
-    if selection_unfinished:
-        pending = [n for n in scheduled if n not in rs.results or not rs.results[n].completed]
-        if pending:
-            return (
-                RunStatus.FAILED,
-                f"{len(pending)} task(s) have not succeeded: " + ", ".join(pending),
-                None,
-            )
     missing = [n for n in scheduled if n not in rs.results]
     if missing:
         return (

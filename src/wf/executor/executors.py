@@ -188,29 +188,25 @@ class _EngineExecutor:
             if scheduling is not None:
                 started["scheduling"] = scheduling
             rs.audit("run_started", started)
-            return self._run_and_finish(rs, run, nodes, priority, cancel, timeout, heartbeat)
+            status, error, failed_task = self.schedule_nodes(rs, nodes, priority, cancel, timeout)
+            return finish_run(rs, run, status, error, failed_task, heartbeat, warn=self.warn)
         finally:
             heartbeat.stop()
             rs.writer.close()
             rs.events.close()
 
-    def _run_and_finish(
+    def schedule_nodes(
         self,
         rs: RunState,
-        run: Run,
         nodes: list[str],
         priority: Mapping[str, float] | None,
         cancel: threading.Event | None,
         timeout: float | None,
-        heartbeat: Heartbeat,
-        *,
-        selection: bool = False,
-    ) -> Run:
+    ) -> tuple[RunStatus, str | None, str | None]:
+        """Run NODES with this executor's policy; return the outcome (status, error, cause)."""
         policy = make_policy(str(self.mode), rs.dag, nodes, priority=priority)
-        external = ExternalCancel(rs.run_cancel, cancel, timeout)
-        schedule(rs, policy, self.workers, external)
-        status, error, failed_task = decide_outcome(rs, nodes, selection_unfinished=selection)
-        return finish_run(rs, run, status, error, failed_task, heartbeat, warn=self.warn)
+        schedule(rs, policy, self.workers, ExternalCancel(rs.run_cancel, cancel, timeout))
+        return decide_outcome(rs, nodes)
 
     def resume(
         self,
