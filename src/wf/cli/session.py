@@ -20,7 +20,7 @@ from wf.cli.progress import LiveProgress, PlainProgress
 from wf.cli.summary import failure_summary, result_block
 from wf.dag import DAG
 from wf.durations import DurationError, parse_duration
-from wf.errors import SecurityError, UsageError
+from wf.errors import UsageError
 from wf.storage import Run, RunStatus, Store
 
 MAX_WORKERS = 2**63 - 1  # max_parallel is stored as an SQLite INTEGER
@@ -72,20 +72,16 @@ def signal_cancel(cancel: CancelRequest, *, quiet: bool = False) -> Iterator[Non
 
 def parse_vars(values: tuple[str, ...]) -> dict[str, str]:
     """``--var KEY=VALUE`` pairs, split at the first ``=`` and validated."""
-    from wf.contextmap import RESERVED_NAMES
-    from wf.security import validate_variable_name
+    from wf.executor.executors import runtime_var_problem
 
     out: dict[str, str] = {}
     for item in values:
         if "=" not in item:
             raise UsageError(f"invalid --var format: expected KEY=VALUE (got {item!r})")
         key, value = item.split("=", 1)
-        try:
-            validate_variable_name(key)
-        except SecurityError as exc:
-            raise UsageError(f"invalid --var name: {exc}") from None
-        if key in RESERVED_NAMES:
-            raise UsageError(f'invalid --var name: variable "{key}" is reserved')
+        problem = runtime_var_problem(key)
+        if problem is not None:
+            raise UsageError(f"invalid --var name: {problem}")
         out[key] = value
     return out
 

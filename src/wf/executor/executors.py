@@ -67,15 +67,23 @@ class Executor(Protocol):
     ) -> Run: ...
 
 
+def runtime_var_problem(name: str) -> str | None:
+    """Why NAME cannot be a runtime variable (``--var``), or None when it can (§4.1, §9.5)."""
+    try:
+        validate_variable_name(name)
+    except SecurityError as exc:
+        return str(exc)
+    if name in RESERVED_NAMES:
+        return f'variable "{name}" is reserved'
+    return None
+
+
 def validate_options(runtime_vars: Mapping[str, str] | None, timeout: float | None) -> None:
     """§4.1 step 1: raise ValueError before anything is written."""
     for name in runtime_vars or {}:
-        try:
-            validate_variable_name(name)
-        except SecurityError as exc:
-            raise ValueError(str(exc)) from None
-        if name in RESERVED_NAMES:
-            raise ValueError(f'variable "{name}" is reserved')
+        problem = runtime_var_problem(name)
+        if problem is not None:
+            raise ValueError(problem)
     if timeout is not None and timeout < 0:
         raise ValueError("timeout must be >= 0")
 
