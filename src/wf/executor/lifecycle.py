@@ -27,7 +27,7 @@ from wf.executor.runner import AttemptResult, AttemptSpec, Outcome, run_attempt
 from wf.executor.runstate import NodeResult, NodeStatus, RunState, read_output_head, tail_lines
 from wf.files import make_private_dirs
 from wf.security import validate_working_dir
-from wf.storage import Store, TaskExecution, TaskStatus
+from wf.storage import TaskExecution, TaskStatus
 from wf.storage.times import now_utc
 
 log = logging.getLogger("wf.executor")
@@ -209,28 +209,25 @@ def insert_row(rs: RunState, row: TaskExecution, *, satisfy: bool = False) -> No
     """Queue the insert of ROW; the writer gives ROW its id.
 
     The writer reads ROW when it applies the operation, so a row that has moved on by then
-    (running, success) is written in its newer state: only the final state must be exact, and
-    every later change of ROW is queued as an update after this. With ``satisfy`` the node's
+    (running, success) is written in its newer state, and updates made while the insert is still
+    queued need no statement of their own (see ``update_row``). With ``satisfy`` the node's
     incoming dependency edges are marked satisfied too.
     """
-
-    def op(store: Store) -> None:
-        store.create_task_execution(row)
-        if satisfy:
-            store.mark_dependency_satisfied(rs.run_id, row.task_id)
-
-    rs.writer.submit(op)
+    rs.queue_row_write(row, lambda store: store.create_task_execution(row))
+    if satisfy:
+        _satisfy(rs, row.task_id)
 
 
 def update_row(rs: RunState, row: TaskExecution, *, satisfy: bool = False) -> None:
-    """Queue the update of ROW (after its insert, which the queue keeps first)."""
+    """Queue the update of ROW, unless a queued write of ROW will carry this state anyway."""
+    rs.queue_row_write(row, lambda store: store.update_task_execution(row))
+    if satisfy:
+        _satisfy(rs, row.task_id)
 
-    def op(store: Store) -> None:
-        store.update_task_execution(row)
-        if satisfy:
-            store.mark_dependency_satisfied(rs.run_id, row.task_id)
 
-    rs.writer.submit(op)
+def _satisfy(rs: RunState, task_id: str) -> None:
+    run_id = rs.run_id
+    rs.writer.submit(lambda store: store.mark_dependency_satisfied(run_id, task_id))
 
 
 # -- outcomes without attempts ----------------------------------------------------------------

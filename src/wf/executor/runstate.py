@@ -104,6 +104,7 @@ class RunState:
     run_log_dir: str = ""
     _attempts: dict[str, int] = field(default_factory=dict)
     _fired_traps: set[str] = field(default_factory=set)
+    _queued_rows: set[int] = field(default_factory=set)
     _snapshot_marks: dict[str, tuple[str, object]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -142,6 +143,27 @@ class RunState:
         """Queue an audit entry; a failed write is logged and never fails the run."""
         run_id, payload = self.run_id, _COMPACT_JSON.encode(data)
         self.writer.submit(lambda store: store.create_audit_entry(run_id, event_type, payload))
+
+    def queue_row_write(self, row: TaskExecution, write: Callable[[Store], object]) -> None:
+        """Queue WRITE of ROW unless a write of ROW is already queued.
+
+        A queued write reads ROW's fields when the writer applies it, so it carries every
+        change made before then: one statement instead of one per state change (a fast task's
+        pending, running and success states often become a single INSERT). The queued mark is
+        cleared before the fields are read, so a change made after that queues a new write.
+        """
+        key = id(row)
+        with self._lock:
+            if key in self._queued_rows:
+                return
+            self._queued_rows.add(key)
+
+        def op(store: Store) -> None:
+            with self._lock:
+                self._queued_rows.discard(key)
+            write(store)
+
+        self.writer.submit(op)
 
     def forensic_log(
         self,
