@@ -17,8 +17,8 @@ SORTS = ("time", "name", "workflow", "duration", "tasks", "status")
 SQL_INT_MAX = 2**63 - 1  # the largest SQLite INTEGER
 
 
-def summary_box(summary: RunSummary) -> str:
-    """The ``WORKFLOW RUNS SUMMARY`` box."""
+def summary_box(summary: RunSummary, *, unicode: bool = True) -> str:
+    """The ``WORKFLOW RUNS SUMMARY`` box (ASCII lines where the terminal can't show others)."""
     rate = f"{summary.success_rate * 100:.1f}%" if summary.finished else "-"
     lines = [
         f"Total Runs: {summary.total_runs}",
@@ -32,9 +32,10 @@ def summary_box(summary: RunSummary) -> str:
     ]
     title = "WORKFLOW RUNS SUMMARY"
     width = max(len(title), *(len(line) for line in lines)) + 2
-    out = ["┌" + "─" * width + "┐", "│ " + title.ljust(width - 1) + "│", "├" + "─" * width + "┤"]
-    out += ["│ " + line.ljust(width - 1) + "│" for line in lines]
-    out.append("└" + "─" * width + "┘")
+    tl, tr, ml, mr, bl, br, h, v = list("┌┐├┤└┘─│" if unicode else "++++++-|")
+    out = [tl + h * width + tr, f"{v} " + title.ljust(width - 1) + v, ml + h * width + mr]
+    out += [f"{v} " + line.ljust(width - 1) + v for line in lines]
+    out.append(bl + h * width + br)
     return "\n".join(out)
 
 
@@ -197,7 +198,7 @@ def command(
                 f"{short_id(run.id)}"
             )
         return 0
-    click.echo(summary_box(summary))
+    click.echo(summary_box(summary, unicode=style.unicode))
     if stats:
         return 0
     click.echo("")
