@@ -32,7 +32,6 @@ PY = sys.executable
 class Tool:
     name: str
     build: Callable[[shp.Shape, Path], list[str]]
-    cwd_file: bool = False
 
 
 def _wf(

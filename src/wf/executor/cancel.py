@@ -71,11 +71,6 @@ class AttemptCancel:
         return self.is_set()
 
     @property
-    def run_cancelled(self) -> bool:
-        """True when the run itself (not fail-fast) was cancelled."""
-        return self._run.is_set()
-
-    @property
     def reason(self) -> str:
         if self._run.is_set():
             return self._run.reason

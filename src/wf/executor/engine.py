@@ -7,7 +7,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 
 from wf.contextmap import GLOBAL_FORENSIC_OWNER, ContextMap
 from wf.dag.model import DAG, GLOBAL_TRAP_ID
@@ -25,14 +24,6 @@ log = logging.getLogger("wf.executor")
 
 API_CANCEL_REASON = "run cancelled"
 _TICK = 0.05
-
-
-@dataclass
-class Selection:
-    """The nodes an invocation schedules, and how unscheduled dependencies count."""
-
-    nodes: list[str]
-    unfinished_outside: list[str]
 
 
 def make_policy(

@@ -10,7 +10,7 @@ import os
 import select
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -74,7 +74,6 @@ class AttemptResult:
     stdout_tail: bytes = b""
     output_truncated: int = 0
     signal: str | None = None
-    extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
