@@ -406,6 +406,9 @@ def _attempts(rs: RunState, spec: NodeSpec, prepared: Prepared, reason: str | No
             row.start_time = datetime.fromtimestamp(start, UTC)  # taken just before the spawn
             row.pid = pid
             update_row(rs, row)
+            # A started process should be on record at once (the interruption sweep and
+            # `wf status` read it), so the writer skips its gathering delay; nothing waits here.
+            rs.writer.nudge()
 
         try:
             _attempt_dir(rs, spec.node_id)

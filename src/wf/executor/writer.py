@@ -34,14 +34,10 @@ class StoreWriter:
         self._cond = threading.Condition()
         self._apply_lock = threading.Lock()
         self._closed = False
+        self._urgent = False
         self._failures = 0
         self._thread = threading.Thread(target=self._loop, name="wf-writer", daemon=True)
         self._thread.start()
-
-    @property
-    def failures(self) -> int:
-        """How many operations raised (each was logged)."""
-        return self._failures
 
     def submit(self, op: WriteOp) -> None:
         """Queue OP; it is applied after everything submitted before it.
@@ -54,6 +50,12 @@ class StoreWriter:
             self._pending.append(op)
             if len(self._pending) in (1, WAKE_BATCH):
                 self._cond.notify()
+
+    def nudge(self) -> None:
+        """Commit what is queued now rather than after the gathering delay (without waiting)."""
+        with self._cond:
+            self._urgent = True
+            self._cond.notify()
 
     def flush(self) -> None:
         """Commit everything submitted so far, in this thread, before returning."""
@@ -82,7 +84,9 @@ class StoreWriter:
                 if self._closed:
                     return
                 # Let a few more operations gather: one transaction for all of them.
-                self._cond.wait(COMMIT_DELAY)
+                if not self._urgent:
+                    self._cond.wait(COMMIT_DELAY)
+                self._urgent = False
             # Taking and applying under one lock keeps the order with concurrent flushes.
             with self._apply_lock:
                 self._apply(self._take())
