@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import heapq
+import itertools
 import logging
 import threading
 import time
@@ -10,12 +12,14 @@ from collections.abc import Callable, Iterator, Mapping
 
 from wf.contextmap import GLOBAL_FORENSIC_OWNER, ContextMap
 from wf.dag.model import DAG, GLOBAL_TRAP_ID
-from wf.executor.cancel import CancelScope
+from wf.executor.cancel import AttemptCancel, CancelScope
+from wf.executor.effects import Sleep, Steps, drive
 from wf.executor.events import ProgressEventKind as K
 from wf.executor.heartbeat import Heartbeat
 from wf.executor.hook import run_failure_hook
 from wf.executor.lifecycle import NodeSpec, force_set, run_node, run_trap_node
 from wf.executor.policy import LevelPolicy, SchedulerPolicy, SequentialPolicy, WorkStealingPolicy
+from wf.executor.reactor import Reactor
 from wf.executor.runstate import NodeResult, NodeStatus, RunState
 from wf.storage import Run, RunStatus
 from wf.storage.times import now_utc
@@ -92,40 +96,27 @@ def schedule(
     workers: int,
     external: ExternalCancel,
 ) -> None:
-    """Run the nodes the policy hands out on WORKERS threads until nothing more can start.
+    """Run the nodes the policy hands out, up to WORKERS at once, until nothing more can start.
 
-    Workers pull from the policy themselves: the thread that finishes a node records it and
-    starts the next ready one at once, with no hand-off through another thread. The calling
-    thread only watches for cancellation (caller's event, deadline) while the workers run.
+    One thread does everything: each node's lifecycle is a generator that yields when it must
+    wait (an attempt, a retry delay); the reactor spawns the attempts and reports them when
+    they are over, and the loop then moves their nodes on, commits queued records when they
+    are due and starts whatever became ready. No thread switches on the hot path.
     """
-    cond = threading.Condition()
+    reactor = Reactor()
+    nodes: dict[str, Steps[NodeResult]] = {}  # node ID -> its lifecycle, while it runs
+    sleepers: list[tuple[float, int, str, AttemptCancel]] = []  # heap of retry delays
     crash: list[BaseException] = []
+    count = itertools.count()
 
     def failfast(node_id: str) -> None:
         if policy.mode == "work_stealing":
             rs.failfast.cancel(f"task {node_id} failed")
-            with cond:
-                policy.stop()
-                cond.notify_all()
-
-    def stopping() -> bool:
-        return rs.run_cancel.is_set() or rs.failfast.is_set() or bool(crash)
-
-    def next_node() -> str | None:
-        """The next node for this worker, or None when the run has nothing more to start."""
-        with cond:
-            while True:
-                if stopping():
-                    policy.stop()
-                ready = policy.next_ready(1)
-                if ready:
-                    return ready[0]
-                if not policy.running:
-                    cond.notify_all()
-                    return None
-                cond.wait()
+            policy.stop()
+            reactor.sweep_soon()
 
     def finished(node_id: str, outcome: NodeResult | BaseException) -> None:
+        del nodes[node_id]
         if isinstance(outcome, BaseException):
             log.error("node %s crashed", node_id, exc_info=outcome)
             crash.append(outcome)
@@ -136,38 +127,92 @@ def schedule(
                 end_time=now_utc(),
                 attempts=1,
             )
-        with cond:
-            rs.results[node_id] = outcome
-            policy.finished(node_id, completed=outcome.completed)
-            cond.notify_all()
+        rs.results[node_id] = outcome
+        policy.finished(node_id, completed=outcome.completed)
 
-    def work() -> None:
-        while (node_id := next_node()) is not None:
+    def step(node_id: str, value: object = None) -> None:
+        """Move NODE_ID's lifecycle on until it waits or ends."""
+        steps = nodes[node_id]
+        error: OSError | None = None
+        while True:
             try:
-                result: NodeResult | BaseException = run_node(rs, node_spec(rs.dag, node_id))
+                effect = steps.throw(error) if error is not None else steps.send(value)
+            except StopIteration as stop:
+                finished(node_id, stop.value)
+                return
             except BaseException as exc:  # recorded; the engine must not hang
-                result = exc
-            finished(node_id, result)
+                finished(node_id, exc)
+                return
+            value, error = None, None
+            if isinstance(effect, Sleep):
+                if effect.seconds > 0 and not effect.cancel.is_set():
+                    wake = time.monotonic() + effect.seconds
+                    heapq.heappush(sleepers, (wake, next(count), node_id, effect.cancel))
+                    return
+                value = effect.cancel.is_set()
+                continue
+            try:
+                attempt = reactor.start(
+                    effect.spec, effect.cancel, on_start=effect.on_start, tag=node_id
+                )
+            except OSError as exc:
+                error = exc
+                continue
+            if attempt.result is None:
+                return
+            value = attempt.result
+
+    def start_ready() -> None:
+        if rs.run_cancel.is_set() or rs.failfast.is_set() or crash:
+            policy.stop()
+        while len(nodes) < slots:
+            ready = policy.next_ready(slots - len(nodes))
+            if not ready:
+                return
+            for node_id in ready:
+                nodes[node_id] = run_node(rs, node_spec(rs.dag, node_id))
+                step(node_id)
+
+    def wake_sleepers(now: float) -> None:
+        due = [s for s in sleepers if s[0] <= now or s[3].is_set()]
+        if not due:
+            return
+        sleepers[:] = [s for s in sleepers if not (s[0] <= now or s[3].is_set())]
+        heapq.heapify(sleepers)
+        for _, _, node_id, cancel in sorted(due, key=lambda s: s[1]):
+            step(node_id, cancel.is_set())
 
     rs.on_final_failure = failfast
     rs.external_check = external.check
-    external.check()  # a run cancelled before it starts starts nothing
-    # No more threads than nodes: `-j 1000000` must not start a million idle threads.
-    count = max(1, min(workers, len(rs.dag.nodes)))
-    threads = [
-        threading.Thread(target=work, name=f"wf-worker-{i}", daemon=True) for i in range(count)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        while thread.is_alive():
-            thread.join(_TICK)
+    # No more at once than nodes: `-j 1000000` must not size anything by a million.
+    slots = max(1, min(workers, len(rs.dag.nodes)))
+    writer = rs.writer
+    try:
+        external.check()  # a run cancelled before it starts starts nothing
+        start_ready()
+        while nodes:
+            now = time.monotonic()
+            timeout = _TICK
+            if sleepers:
+                timeout = min(timeout, sleepers[0][0] - now)
+            due = writer.due_at
+            if due is not None:
+                timeout = min(timeout, due - now)
+            for attempt in reactor.wait(max(0.0, timeout)):
+                assert isinstance(attempt.tag, str)
+                step(attempt.tag, attempt.result)
+            now = time.monotonic()
+            if sleepers:
+                wake_sleepers(now)
             was_set = rs.run_cancel.is_set()
             external.check()
             if rs.run_cancel.is_set() and not was_set:
-                with cond:
-                    policy.stop()
-                    cond.notify_all()
+                policy.stop()
+                reactor.sweep_soon()
+            start_ready()
+            writer.flush_if_due(time.monotonic())
+    finally:
+        reactor.close()
     if crash:
         raise crash[0]
 
@@ -218,7 +263,7 @@ def run_global_trap(rs: RunState, failed_task: str | None, error: str) -> None:
     )
     spec = NodeSpec(GLOBAL_TRAP_ID, trap.task, trap.task.name, is_forensic=True)
     with _watch_external(rs):
-        run_trap_node(rs, spec, failed_task, error)
+        drive(run_trap_node(rs, spec, failed_task, error), on_started=rs.writer.flush)
 
 
 @contextlib.contextmanager

@@ -20,10 +20,11 @@ from wf.contextmap import (
 from wf.dag.model import TaskDefinition
 from wf.errors import SecurityError
 from wf.executor.cancel import AttemptCancel
+from wf.executor.effects import Sleep, Spawn, Steps
 from wf.executor.events import ProgressEventKind as K
 from wf.executor.fingerprint import fingerprint
 from wf.executor.outputs import OutputError, check_output_name, parse_output_file, register_value
-from wf.executor.runner import AttemptResult, AttemptSpec, Outcome, run_attempt
+from wf.executor.runner import AttemptResult, AttemptSpec, Outcome
 from wf.executor.runstate import NodeResult, NodeStatus, RunState, read_output_head, tail_lines
 from wf.files import make_private_dirs
 from wf.security import validate_working_dir
@@ -70,8 +71,12 @@ def force_set(rs: RunState, owner: str, name: str, value: str) -> None:
         rs.ctx.restore_variable(Variable(name, value, owner, now_utc(), False))
 
 
-def run_node(rs: RunState, spec: NodeSpec) -> NodeResult:
-    """Run one node through its whole lifecycle and return its result."""
+def run_node(rs: RunState, spec: NodeSpec) -> Steps[NodeResult]:
+    """Run one node through its whole lifecycle; the generator returns its result.
+
+    It yields an effect (``Spawn`` an attempt, ``Sleep`` a retry delay) whenever it has to
+    wait, so one thread can drive many nodes at once (see ``wf.executor.effects``).
+    """
     task = spec.task
     reason: str | None = None
     if rs.resuming and not spec.is_forensic:
@@ -94,8 +99,8 @@ def run_node(rs: RunState, spec: NodeSpec) -> NodeResult:
                 return _skip(rs, spec)
         prepared = _prepare(rs, spec, condition_result)
     except EarlyFailure as exc:
-        return _early_failure(rs, spec, str(exc), condition_result, reason)
-    return _attempts(rs, spec, prepared, reason)
+        return (yield from _early_failure(rs, spec, str(exc), condition_result, reason))
+    return (yield from _attempts(rs, spec, prepared, reason))
 
 
 # -- resume decisions -------------------------------------------------------------------------
@@ -272,7 +277,7 @@ def _early_failure(
     error: str,
     condition_result: bool | None,
     reason: str | None,
-) -> NodeResult:
+) -> Steps[NodeResult]:
     now = now_utc()
     row = _base_row(rs, spec, rs.next_attempt(spec.node_id))
     with contextlib.suppress(EarlyFailure):  # §4.6: the command interpolated if possible
@@ -292,7 +297,7 @@ def _early_failure(
         end_time=now,
         early=True,
     )
-    return _final_failure(rs, spec, result)
+    return (yield from _final_failure(rs, spec, result))
 
 
 # -- attempts ---------------------------------------------------------------------------------
@@ -339,7 +344,9 @@ def _start_failure(exc: OSError) -> AttemptResult:
     return AttemptResult(Outcome.START_FAILED, -1, f"failed to start command: {reason}", now, now)
 
 
-def _attempts(rs: RunState, spec: NodeSpec, prepared: Prepared, reason: str | None) -> NodeResult:
+def _attempts(
+    rs: RunState, spec: NodeSpec, prepared: Prepared, reason: str | None
+) -> Steps[NodeResult]:
     task = spec.task
     cancel = AttemptCancel(rs.run_cancel, None if spec.is_forensic else rs.failfast)
     kill_grace = task.kill_grace if task.kill_grace is not None else rs.settings.kill_grace
@@ -383,7 +390,7 @@ def _attempts(rs: RunState, spec: NodeSpec, prepared: Prepared, reason: str | No
                 delay=delay,
             )
             if delay > 0:
-                cancel.wait(delay)
+                yield Sleep(delay, cancel)
         if cancel.is_set():
             return _cancelled(rs, spec, row, None, cancel.reason)
         directory = os.path.join(rs.run_log_dir, spec.node_id)
@@ -406,13 +413,12 @@ def _attempts(rs: RunState, spec: NodeSpec, prepared: Prepared, reason: str | No
             row.start_time = datetime.fromtimestamp(start, UTC)  # taken just before the spawn
             row.pid = pid
             update_row(rs, row)
-            # A started process should be on record at once (the interruption sweep and
-            # `wf status` read it), so the writer skips its gathering delay; nothing waits here.
-            rs.writer.nudge()
 
         try:
             _attempt_dir(rs, spec.node_id)
-            last = run_attempt(attempt_spec, cancel, on_start=on_start)
+            outcome = yield Spawn(attempt_spec, cancel, on_start)
+            assert isinstance(outcome, AttemptResult)
+            last = outcome
         except OSError as exc:  # its log or WF_OUTPUT file cannot be created: a failed start
             last = _start_failure(exc)
         end = now_utc()
@@ -451,7 +457,7 @@ def _attempts(rs: RunState, spec: NodeSpec, prepared: Prepared, reason: str | No
         exit_code=row.exit_code,
         log_path=row.log_path,
     )
-    return _final_failure(rs, spec, result)
+    return (yield from _final_failure(rs, spec, result))
 
 
 def _register(
@@ -562,13 +568,13 @@ def _cancelled(
     )
 
 
-def _final_failure(rs: RunState, spec: NodeSpec, result: NodeResult) -> NodeResult:
+def _final_failure(rs: RunState, spec: NodeSpec, result: NodeResult) -> Steps[NodeResult]:
     """§4.6: fail-fast first, then the task-level trap, then the task_failed records."""
     task = spec.task
     if not spec.is_forensic and not result.ignored and rs.on_final_failure is not None:
         rs.on_final_failure(spec.node_id)
     if not spec.is_forensic and task.on_failure:
-        run_task_trap(rs, spec.node_id, task.on_failure, result.error or "")
+        yield from run_task_trap(rs, spec.node_id, task.on_failure, result.error or "")
     data: dict[str, object] = {
         "task_id": spec.node_id,
         "attempts": result.attempts,
@@ -592,7 +598,7 @@ def _final_failure(rs: RunState, spec: NodeSpec, result: NodeResult) -> NodeResu
 
 
 # -- traps ------------------------------------------------------------------------------------
-def run_task_trap(rs: RunState, failed_node: str, trap_id: str, error: str) -> None:
+def run_task_trap(rs: RunState, failed_node: str, trap_id: str, error: str) -> Steps[None]:
     """Fire the task-level trap TRAP_ID for FAILED_NODE (at most once per invocation)."""
     trap_task = rs.dag.forensic_tasks.get(trap_id)
     if trap_task is None or rs.run_cancel.is_set() or not rs.claim_trap(trap_id):
@@ -604,12 +610,14 @@ def run_task_trap(rs: RunState, failed_node: str, trap_id: str, error: str) -> N
         {"trap_id": trap_id, "failed_task": failed_node, "scope": "task"},
     )
     spec = NodeSpec(trap_id, trap_task, trap_task.name, is_forensic=True)
-    run_trap_node(rs, spec, failed_node, error)
+    yield from run_trap_node(rs, spec, failed_node, error)
 
 
-def run_trap_node(rs: RunState, spec: NodeSpec, failed_node: str | None, error: str) -> NodeResult:
+def run_trap_node(
+    rs: RunState, spec: NodeSpec, failed_node: str | None, error: str
+) -> Steps[NodeResult]:
     """Run a trap through the full lifecycle and record its ``trap_output`` forensic log."""
-    result = run_node(rs, spec)
+    result = yield from run_node(rs, spec)
     text, _ = read_output_head(result.log_path)
     rs.forensic_log(spec.node_id, "trap_output", text, failed_node, error)
     return result

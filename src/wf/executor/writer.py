@@ -1,17 +1,17 @@
 """The store writer: engine writes leave the hot path and are committed in batches.
 
-The engine hands each state change to ``submit`` as a function of the store. Whoever applies
-them (the writer thread in the background, or a caller of ``flush``) takes everything queued
-so far under one lock and commits it as one transaction (group commit), so operations are
-applied exactly in submission order and a task's bookkeeping overlaps with the next task's
-process instead of delaying it.
+The engine hands each state change to ``submit`` as a function of the store. The engine's
+loop commits everything queued as one transaction (group commit) once the oldest operation
+has waited ``COMMIT_DELAY`` (``due_at``), or at once with ``flush``; operations are applied
+exactly in submission order, while the attempts they describe keep running. No thread of its
+own: a writer thread would fight the engine's thread for the interpreter lock on every task.
 """
 
 from __future__ import annotations
 
-import collections
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 from wf.storage import Store
@@ -21,8 +21,8 @@ log = logging.getLogger("wf.executor")
 _REPORTED_FAILURES = 3  # failed writes reported per run; the rest only at debug level
 
 WriteOp = Callable[[Store], object]
-COMMIT_DELAY = 0.005  # seconds the writer waits for more operations before committing
-WAKE_BATCH = 256  # operations that wake the writer at once
+COMMIT_DELAY = 0.003  # seconds an operation may wait for others to share its transaction
+BATCH = 256  # queued operations that make a commit due at once
 
 
 class StoreWriter:
@@ -30,66 +30,46 @@ class StoreWriter:
 
     def __init__(self, store: Store) -> None:
         self._store = store
-        self._pending: collections.deque[WriteOp] = collections.deque()
-        self._cond = threading.Condition()
+        self._pending: list[WriteOp] = []
+        self._first_at: float | None = None
+        self._lock = threading.Lock()
         self._apply_lock = threading.Lock()
-        self._closed = False
-        self._urgent = False
         self._failures = 0
-        self._thread = threading.Thread(target=self._loop, name="wf-writer", daemon=True)
-        self._thread.start()
 
     def submit(self, op: WriteOp) -> None:
-        """Queue OP; it is applied after everything submitted before it.
-
-        The writer is woken by the first operation of a batch only (each wake-up is a thread
-        switch the engine pays for); it then lets more gather for a few milliseconds, or
-        less when a large batch is waiting, and commits them together.
-        """
-        with self._cond:
+        """Queue OP; it is applied after everything submitted before it."""
+        with self._lock:
+            if self._first_at is None:
+                self._first_at = time.monotonic()
             self._pending.append(op)
-            if len(self._pending) in (1, WAKE_BATCH):
-                self._cond.notify()
 
-    def nudge(self) -> None:
-        """Commit what is queued now rather than after the gathering delay (without waiting)."""
-        with self._cond:
-            self._urgent = True
-            self._cond.notify()
+    @property
+    def due_at(self) -> float | None:
+        """When the queued operations should be committed (``time.monotonic``), or None."""
+        first = self._first_at
+        if first is None:
+            return None
+        if len(self._pending) >= BATCH:
+            return first
+        return first + COMMIT_DELAY
 
     def flush(self) -> None:
         """Commit everything submitted so far, in this thread, before returning."""
         with self._apply_lock:
-            self._apply(self._take())
+            with self._lock:
+                batch, self._pending = self._pending, []
+                self._first_at = None
+            self._apply(batch)
+
+    def flush_if_due(self, now: float) -> None:
+        """Commit what is queued when its time has come (see ``due_at``)."""
+        due = self.due_at
+        if due is not None and now >= due:
+            self.flush()
 
     def close(self) -> None:
-        """Flush and stop the background thread."""
-        with self._cond:
-            self._closed = True
-            self._cond.notify()
-        self._thread.join()
+        """Commit everything still queued."""
         self.flush()
-
-    def _take(self) -> list[WriteOp]:
-        with self._cond:
-            batch = list(self._pending)
-            self._pending.clear()
-        return batch
-
-    def _loop(self) -> None:
-        while True:
-            with self._cond:
-                while not self._pending and not self._closed:
-                    self._cond.wait()
-                if self._closed:
-                    return
-                # Let a few more operations gather: one transaction for all of them.
-                if not self._urgent:
-                    self._cond.wait(COMMIT_DELAY)
-                self._urgent = False
-            # Taking and applying under one lock keeps the order with concurrent flushes.
-            with self._apply_lock:
-                self._apply(self._take())
 
     def _apply(self, ops: list[WriteOp]) -> None:
         if not ops:
