@@ -9,9 +9,12 @@ so machine noise hits all of them alike. Reports medians, ratios to make, and pe
 from __future__ import annotations
 
 import argparse
+import compileall
+import contextlib
 import importlib.util
 import os
 import shutil
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -32,6 +35,7 @@ PY = sys.executable
 class Tool:
     name: str
     build: Callable[[shp.Shape, Path], list[str]]
+    home: str | None = None  # wf's home directory under the shape's directory
 
 
 def _wf(
@@ -61,10 +65,14 @@ def _ws(shape: shp.Shape) -> list[str]:
 
 
 TOOLS = {
-    "wf": Tool("wf", _wf(_ws, "home-wf")),
-    "wf-fifo": Tool("wf-fifo", _wf(lambda s: [*_ws(s), "--schedule", "fifo"], "home-fifo")),
+    "wf": Tool("wf", _wf(_ws, "home-wf"), "home-wf"),
+    "wf-fifo": Tool(
+        "wf-fifo", _wf(lambda s: [*_ws(s), "--schedule", "fifo"], "home-fifo"), "home-fifo"
+    ),
     "wf-level": Tool(
-        "wf-level", _wf(lambda s: ["--parallel", "--max-parallel", str(s.workers)], "home-level")
+        "wf-level",
+        _wf(lambda s: ["--parallel", "--max-parallel", str(s.workers)], "home-level"),
+        "home-level",
     ),
     "make": Tool(
         "make", lambda s, d: ["make", "-s", "-j", str(s.workers), "-f", str(d / "Makefile")]
@@ -134,6 +142,28 @@ def run_once(cmd: list[str], cwd: Path) -> tuple[float, int, int]:
     return wall, usage.ru_maxrss, proc.returncode
 
 
+def precompile_wf() -> None:
+    """Write wf's bytecode first, as ``pip install`` does: this machine sets
+    PYTHONDONTWRITEBYTECODE, and an editable checkout would otherwise compile every module on
+    every start (the reference tools are installed with their bytecode)."""
+    spec = importlib.util.find_spec("wf")
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        compileall.compile_dir(location, quiet=1)
+
+
+def last_run_seconds(home: Path) -> float | None:
+    """The recorded duration of the newest run in a wf home: the run alone, without the
+    interpreter's start-up, imports and workflow loading."""
+    db = home / "wf.db"
+    if not db.exists():
+        return None
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        row = conn.execute(
+            "SELECT duration_ms FROM runs ORDER BY start_time DESC, id DESC LIMIT 1"
+        ).fetchone()
+    return row[0] / 1000 if row and row[0] is not None else None
+
+
 def bench_shape(name: str, reps: int, tools: list[str]) -> list[dict[str, object]]:
     shape = SHAPES[name]()
     with tempfile.TemporaryDirectory(prefix=f"wfbench-{name}-") as tmp:
@@ -145,6 +175,7 @@ def bench_shape(name: str, reps: int, tools: list[str]) -> list[dict[str, object
         shp.write_plan(shape, d / "plan.json")
         tools = [t for t in tools if available(t)]
         times: dict[str, list[float]] = {t: [] for t in tools}
+        run_times: dict[str, list[float]] = {t: [] for t in tools}
         rss: dict[str, int] = dict.fromkeys(tools, 0)
         for rep in range(reps):
             order = tools if rep % 2 == 0 else list(reversed(tools))
@@ -153,6 +184,11 @@ def bench_shape(name: str, reps: int, tools: list[str]) -> list[dict[str, object
                 if code != 0:
                     print(f"  {tool} failed on {name} (exit {code})", file=sys.stderr)
                 times[tool].append(wall)
+                home = TOOLS[tool].home
+                if home is not None:
+                    recorded = last_run_seconds(d / home)
+                    if recorded is not None:
+                        run_times[tool].append(recorded)
                 rss[tool] = max(rss[tool], maxrss)
     base = statistics.median(times["make"]) if "make" in times else None
     rows = []
@@ -166,6 +202,7 @@ def bench_shape(name: str, reps: int, tools: list[str]) -> list[dict[str, object
                 "tool": tool,
                 "median_s": med,
                 "per_task_ms": med / len(shape.commands) * 1000,
+                "run_s": statistics.median(run_times[tool]) if run_times[tool] else None,
                 "vs_make": med / base if base else None,
                 "peak_rss_mib": rss[tool] / 1024,
                 "lower_bound_s": shape.lower_bound(),
@@ -177,16 +214,20 @@ def bench_shape(name: str, reps: int, tools: list[str]) -> list[dict[str, object
 def table(rows: list[dict[str, object]]) -> str:
     out = [
         "| shape | tasks | workers | tool | median s | per task ms | × make | efficiency "
-        "| peak RSS MiB |",
-        "|---|---:|---:|---|---:|---:|---:|---:|---:|",
+        "| run s | run efficiency | peak RSS MiB |",
+        "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         vs = f"{r['vs_make']:.2f}" if r["vs_make"] is not None else "-"
         lb = float(r["lower_bound_s"])  # type: ignore[arg-type]
         eff = f"{lb / float(r['median_s']):.2f}" if lb else "-"  # type: ignore[arg-type]
+        run_s = r["run_s"]
+        run_text = f"{float(run_s):.3f}" if run_s is not None else "-"  # type: ignore[arg-type]
+        run_eff = f"{lb / float(run_s):.2f}" if lb and run_s else "-"  # type: ignore[arg-type]
         out.append(
             f"| {r['shape']} | {r['tasks']} | {r['workers']} | {r['tool']} | "
             f"{float(r['median_s']):.3f} | {float(r['per_task_ms']):.3f} | {vs} | {eff} | "  # type: ignore[arg-type]
+            f"{run_text} | {run_eff} | "
             f"{float(r['peak_rss_mib']):.0f} |"  # type: ignore[arg-type]
         )
     return "\n".join(out)
@@ -199,6 +240,7 @@ def main() -> None:
     parser.add_argument("--tools", default="", help="comma list; default per shape")
     args = parser.parse_args()
     rows: list[dict[str, object]] = []
+    precompile_wf()
     for name in args.shapes.split(","):
         tools = args.tools.split(",") if args.tools else DEFAULT_TOOLS[name]
         reps = 1 if name == "scale" and args.reps > 1 else args.reps

@@ -128,6 +128,8 @@ def schedule(
                 attempts=1,
             )
         rs.results[node_id] = outcome
+        if outcome.completed:
+            writer.note_done(node_id)
         policy.finished(node_id, completed=outcome.completed)
 
     def step(node_id: str, value: object = None) -> None:
@@ -172,6 +174,8 @@ def schedule(
             for node_id in ready:
                 nodes[node_id] = run_node(rs, node_spec(rs.dag, node_id))
                 step(node_id)
+                if writer.holds_done(rs.dag.nodes[node_id].dependencies):
+                    writer.expedite()  # its dependencies' results go on record soon
 
     def wake_sleepers(now: float) -> None:
         due = [s for s in sleepers if s[0] <= now or s[3].is_set()]

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import collections
 import enum
 import logging
-import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -47,19 +47,23 @@ class ProgressEvent:
 
 ProgressCallback = Callable[[ProgressEvent], object]
 
-_STOP = object()
+GATHER_DELAY = 0.01  # seconds the delivery thread lets events gather before handing them over
 
 
 class EventDispatcher:
     """Queues events and hands them to the callback one at a time, in emission order.
 
     A slow callback never blocks the engine; exceptions it raises are logged and ignored.
+    The delivery thread wakes once per batch (events gather for ``GATHER_DELAY``), not once per
+    event: each wake-up would cost the engine a switch of the interpreter lock.
     ``close()`` returns once every queued event has been delivered.
     """
 
     def __init__(self, callback: ProgressCallback | None) -> None:
         self._callback = callback
-        self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._items: collections.deque[ProgressEvent] = collections.deque()
+        self._cond = threading.Condition()
+        self._closed = False
         self._thread: threading.Thread | None = None
         if callback is not None:
             self._thread = threading.Thread(target=self._deliver, name="wf-events", daemon=True)
@@ -73,25 +77,37 @@ class EventDispatcher:
     def emit(self, event: ProgressEvent) -> None:
         """Queue EVENT for delivery (no-op without a callback)."""
         if self._thread is not None:
-            self._queue.put(event)
+            with self._cond:
+                self._items.append(event)
+                if len(self._items) == 1:
+                    self._cond.notify()
 
     def _deliver(self) -> None:
         assert self._callback is not None
         while True:
-            item = self._queue.get()
-            if item is _STOP:
-                return
-            try:
-                self._callback(item)  # type: ignore[arg-type]
-            except Exception as exc:
-                log.warning(
-                    "progress callback raised %s: %s (event ignored)", type(exc).__name__, exc
-                )
-                log.debug("progress callback traceback", exc_info=True)
+            with self._cond:
+                while not self._items and not self._closed:
+                    self._cond.wait()
+                if not self._items:
+                    return  # closed, and everything delivered
+                if not self._closed:
+                    self._cond.wait(GATHER_DELAY)  # close() cuts this short
+                batch = list(self._items)
+                self._items.clear()
+            for item in batch:
+                try:
+                    self._callback(item)
+                except Exception as exc:
+                    log.warning(
+                        "progress callback raised %s: %s (event ignored)", type(exc).__name__, exc
+                    )
+                    log.debug("progress callback traceback", exc_info=True)
 
     def close(self) -> None:
         """Deliver everything queued, then stop the thread."""
         if self._thread is not None:
-            self._queue.put(_STOP)
+            with self._cond:
+                self._closed = True
+                self._cond.notify()
             self._thread.join()
             self._thread = None

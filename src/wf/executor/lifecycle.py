@@ -231,6 +231,9 @@ def update_row(rs: RunState, row: TaskExecution, *, satisfy: bool = False) -> No
 
 
 def _satisfy(rs: RunState, task_id: str) -> None:
+    node = rs.dag.nodes.get(task_id)
+    if node is None or not node.dependencies:
+        return  # no incoming edge to mark
     run_id = rs.run_id
     rs.writer.submit(lambda store: store.mark_dependency_satisfied(run_id, task_id))
 
