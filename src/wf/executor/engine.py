@@ -135,7 +135,7 @@ def schedule(
     def step(node_id: str, value: object = None) -> None:
         """Move NODE_ID's lifecycle on until it waits or ends."""
         steps = nodes[node_id]
-        error: OSError | None = None
+        error: Exception | None = None
         while True:
             try:
                 effect = steps.throw(error) if error is not None else steps.send(value)
@@ -157,7 +157,7 @@ def schedule(
                 attempt = reactor.start(
                     effect.spec, effect.cancel, on_start=effect.on_start, tag=node_id
                 )
-            except OSError as exc:
+            except Exception as exc:  # OSError: a failed start; anything else: a crash
                 error = exc
                 continue
             if attempt.result is None:

@@ -104,6 +104,8 @@ class Reactor:
         self._active: dict[int, Attempt] = {}  # id(attempt) -> attempt
         self._terminated: queue.SimpleQueue[Attempt] = queue.SimpleQueue()
         self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        self._wake_lock = threading.Lock()  # no wake-up write after close (fd reuse)
+        self._closed = False
         self._poll.register(self._wake_r, select.POLLIN)
         self._next_sweep = 0.0
         self._polling_exits = False  # some attempt has no pidfd: poll for its exit
@@ -119,9 +121,20 @@ class Reactor:
 
     def close(self) -> None:
         """Release the reactor's own file descriptors (attempts must be over)."""
-        for fd in (self._wake_r, self._wake_w):
-            with contextlib.suppress(OSError):
-                os.close(fd)
+        with self._wake_lock:
+            if self._closed:
+                return
+            self._closed = True
+            for fd in (self._wake_r, self._wake_w):
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+
+    def _wake(self) -> None:
+        """Interrupt ``wait`` from another thread."""
+        with self._wake_lock:
+            if not self._closed:
+                with contextlib.suppress(OSError):
+                    os.write(self._wake_w, b"x")
 
     # -- starting ------------------------------------------------------------------------
     def start(
@@ -172,7 +185,15 @@ class Reactor:
             WATCHDOG.remove(proc.pid)
             raise
         if on_start is not None:
-            on_start(proc.pid, start)
+            try:
+                on_start(proc.pid, start)
+            except BaseException:
+                for fd in (out_r, err_r):
+                    os.close(fd)
+                attempt.sink.close()
+                terminate_group(proc.pid, 0.0, leader=proc, hard=True)
+                WATCHDOG.remove(proc.pid)
+                raise
         poll = self._poll
         for fd, is_stdout in ((out_r, True), (err_r, False)):
             os.set_blocking(fd, False)
@@ -288,7 +309,6 @@ class Reactor:
         self._close_pidfd(attempt)
         self._drain_all(attempt)
         cancel = attempt.cancel if attempt.outcome is not Outcome.EXITED else None
-        wake_w = self._wake_w
         done = self._terminated
 
         def terminate() -> None:
@@ -302,8 +322,7 @@ class Reactor:
                 )
             finally:
                 done.put(attempt)
-                with contextlib.suppress(OSError):
-                    os.write(wake_w, b"x")
+                self._wake()
 
         threading.Thread(target=terminate, name="wf-terminate", daemon=True).start()
 

@@ -1,0 +1,211 @@
+"""The attempt reactor: many attempts on one thread, each with its own log, exit and deadline."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from wf.executor.cancel import AttemptCancel, CancelScope
+from wf.executor.effects import Sleep, Spawn, Steps, drive
+from wf.executor.procgroup import group_alive
+from wf.executor.reactor import Attempt, Reactor, run_attempt
+from wf.executor.runner import AttemptResult, AttemptSpec, Outcome
+
+
+def _spec(tmp_path: Path, name: str, command: str, **kwargs: object) -> AttemptSpec:
+    return AttemptSpec(
+        command=command,
+        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+        log_path=tmp_path / f"{name}.log",
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def _run_all(reactor: Reactor, attempts: list[Attempt], limit: float = 20.0) -> None:
+    deadline = time.monotonic() + limit
+    while any(a.result is None for a in attempts):
+        assert time.monotonic() < deadline, "attempts did not finish"
+        reactor.wait(0.05)
+
+
+def _result(attempt: Attempt) -> AttemptResult:
+    assert attempt.result is not None
+    return attempt.result
+
+
+def test_concurrent_attempts_keep_their_own_output_and_exit_status(tmp_path: Path) -> None:
+    reactor = Reactor()
+    try:
+        attempts = [
+            reactor.start(_spec(tmp_path, f"a{i}", f"echo out{i}; echo err{i} >&2; exit {i}"))
+            for i in range(6)
+        ]
+        assert reactor.active == 6
+        _run_all(reactor, attempts)
+    finally:
+        reactor.close()
+    assert reactor.active == 0
+    for i, attempt in enumerate(attempts):
+        result = _result(attempt)
+        assert result.exit_code == i
+        assert result.ok is (i == 0)
+        assert result.stdout_tail == f"out{i}\n".encode()
+        log = (tmp_path / f"a{i}.log").read_bytes()
+        assert f"out{i}\n".encode() in log
+        assert f"err{i}\n".encode() in log
+
+
+def test_wait_reports_each_attempt_exactly_once(tmp_path: Path) -> None:
+    reactor = Reactor()
+    reported: list[Attempt] = []
+    try:
+        attempts = [
+            reactor.start(_spec(tmp_path, f"b{i}", f"sleep 0.0{i}"), tag=i) for i in range(5)
+        ]
+        deadline = time.monotonic() + 20
+        while len(reported) < 5:
+            assert time.monotonic() < deadline
+            reported.extend(reactor.wait(0.05))
+        assert reactor.wait(0.01) == []
+    finally:
+        reactor.close()
+    assert sorted(a.tag for a in reported) == [0, 1, 2, 3, 4]  # type: ignore[type-var]
+    assert {id(a) for a in reported} == {id(a) for a in attempts}
+
+
+def test_timeout_of_one_attempt_leaves_the_others_running(tmp_path: Path) -> None:
+    reactor = Reactor()
+    try:
+        slow = reactor.start(
+            _spec(tmp_path, "slow", "trap '' TERM; sleep 30", timeout=0.3, kill_grace=0.2)
+        )
+        quick = reactor.start(_spec(tmp_path, "quick", "sleep 0.5; echo done"))
+        _run_all(reactor, [slow, quick])
+    finally:
+        reactor.close()
+    assert _result(slow).outcome is Outcome.TIMED_OUT
+    assert _result(slow).error is not None
+    assert _result(slow).error.startswith("timed out after")  # type: ignore[union-attr]
+    assert not group_alive(_result(slow).pid or 0)
+    assert _result(quick).ok
+    assert _result(quick).stdout_tail == b"done\n"
+
+
+def test_cancellation_kills_the_whole_group(tmp_path: Path) -> None:
+    scope = CancelScope()
+    reactor = Reactor()
+    marker = tmp_path / "child.pid"
+    try:
+        attempt = reactor.start(
+            _spec(tmp_path, "c", f"sleep 30 & echo $! > {marker}; wait", kill_grace=1.0),
+            AttemptCancel(scope, None),
+        )
+        deadline = time.monotonic() + 10
+        while not marker.exists() or not marker.read_text().strip():
+            assert time.monotonic() < deadline
+            reactor.wait(0.02)
+        scope.cancel("stop now")
+        reactor.sweep_soon()
+        _run_all(reactor, [attempt])
+    finally:
+        reactor.close()
+    result = _result(attempt)
+    assert result.outcome is Outcome.CANCELLED
+    assert result.error == "cancelled: stop now"
+    assert not group_alive(result.pid or 0)
+
+
+def test_background_child_holding_the_pipe_is_terminated_after_the_shell_exits(
+    tmp_path: Path,
+) -> None:
+    started = time.monotonic()
+    result = run_attempt(_spec(tmp_path, "bg", "sleep 30 & echo shell done", kill_grace=0.5))
+    assert result.ok
+    assert result.stdout_tail == b"shell done\n"
+    assert time.monotonic() - started < 20
+    assert not group_alive(result.pid or 0)
+
+
+def test_a_command_that_cannot_start_is_an_attempt_already_over(tmp_path: Path) -> None:
+    reactor = Reactor()
+    try:
+        spec = _spec(tmp_path, "nostart", "true")
+        spec.env = {"BAD": "x"}
+        # A working directory that vanishes makes the spawn itself fail.
+        gone = tmp_path / "gone"
+        gone.mkdir()
+        spec.cwd = str(gone)
+        gone.rmdir()
+        attempt = reactor.start(spec)
+    finally:
+        reactor.close()
+    result = _result(attempt)
+    assert result.outcome is Outcome.START_FAILED
+    assert result.error is not None
+    assert result.error.startswith("failed to start command")
+    assert (tmp_path / "nostart.log").exists()
+
+
+def test_log_file_that_cannot_be_created_raises_and_leaves_nothing_running(
+    tmp_path: Path,
+) -> None:
+    reactor = Reactor()
+    try:
+        spec = _spec(tmp_path, "x", "sleep 30")
+        spec.log_path = tmp_path / "missing-dir" / "x.log"
+        with pytest.raises(OSError):
+            reactor.start(spec)
+        assert reactor.active == 0
+    finally:
+        reactor.close()
+
+
+def test_output_file_is_created_empty_and_private_before_the_command_runs(
+    tmp_path: Path,
+) -> None:
+    output = tmp_path / "attempt.output"
+    output.write_text("stale")
+    result = run_attempt(
+        _spec(tmp_path, "o", f'stat -c %a "{output}"; wc -c < "{output}"', output_path=output)
+    )
+    assert result.ok
+    assert result.stdout_tail.split() == [b"600", b"0"]
+
+
+def test_drive_runs_a_lifecycle_that_sleeps_and_spawns(tmp_path: Path) -> None:
+    scope = CancelScope()
+    cancel = AttemptCancel(scope, None)
+    starts: list[int] = []
+
+    def steps() -> Steps[list[object]]:
+        slept = yield Sleep(0.01, cancel)
+        first = yield Spawn(_spec(tmp_path, "d1", "exit 3"), cancel, lambda pid, t: None)
+        second = yield Spawn(_spec(tmp_path, "d2", "echo ok"), cancel, lambda pid, t: None)
+        return [slept, first, second]
+
+    slept, first, second = drive(steps(), on_started=lambda: starts.append(1))
+    assert slept is False
+    assert isinstance(first, AttemptResult)
+    assert first.exit_code == 3
+    assert isinstance(second, AttemptResult)
+    assert second.ok
+    assert starts == [1, 1]
+
+
+def test_drive_throws_a_failed_log_creation_into_the_lifecycle(tmp_path: Path) -> None:
+    scope = CancelScope()
+    cancel = AttemptCancel(scope, None)
+
+    def steps() -> Steps[str]:
+        spec = _spec(tmp_path, "e", "true")
+        spec.log_path = tmp_path / "nope" / "e.log"
+        try:
+            yield Spawn(spec, cancel, lambda pid, t: None)
+        except OSError as exc:
+            return f"caught {type(exc).__name__}"
+        return "not raised"
+
+    assert drive(steps()) == "caught FileNotFoundError"
