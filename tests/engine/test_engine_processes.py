@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import signal
 import threading
 
 import pytest
@@ -265,6 +266,21 @@ def test_stdin_is_the_null_device(write_dag, engine):
     """)
     result = engine.run(dag)
     assert result.log("a") == b"end\n"
+
+
+def test_tasks_get_default_sigpipe_and_sigxfsz_not_the_interpreters_ignored_ones(write_dag, engine):
+    # Python ignores SIGPIPE and SIGXFSZ for itself; a task must see the defaults, so that
+    # `yes | head -1` ends quietly instead of complaining about a broken pipe.
+    dag = write_dag("""
+        [tasks.a]
+        cmd = "yes | head -1; grep SigIgn /proc/self/status"
+    """)
+    result = engine.run(dag)
+    log = result.log("a")
+    assert b"Broken pipe" not in log
+    ignored = int(log.split(b"SigIgn:")[1].split()[0], 16)
+    assert not ignored & (1 << (signal.SIGPIPE - 1))
+    assert not ignored & (1 << (signal.SIGXFSZ - 1))
 
 
 class SignalCancel(threading.Event):

@@ -11,6 +11,11 @@ import time
 from collections.abc import Mapping
 
 SHELL = "/bin/sh"
+#: Signals the Python interpreter ignores for itself at start-up; a task gets them back at their
+#: default, as ``subprocess`` does with ``restore_signals`` (else ``yes | head -1`` complains).
+RESTORED_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGPIPE", "SIGXFZ", "SIGXFSZ") if hasattr(signal, name)
+)
 _HAS_POSIX_SPAWN_SETSID = sys.platform.startswith("linux") and hasattr(os, "posix_spawn")
 
 
@@ -69,7 +74,14 @@ def spawn_shell(
             (os.POSIX_SPAWN_DUP2, stdout_fd, 1),
             (os.POSIX_SPAWN_DUP2, stderr_fd, 2),
         ]
-        pid = os.posix_spawn(SHELL, argv, dict(env), file_actions=file_actions, setsid=True)
+        pid = os.posix_spawn(
+            SHELL,
+            argv,
+            dict(env),
+            file_actions=file_actions,
+            setsid=True,
+            setsigdef=RESTORED_SIGNALS,
+        )
         return Spawned(pid)
     popen = subprocess.Popen(
         argv,
