@@ -120,7 +120,8 @@ soak scale with `WF_SOAK=1`. Each section below gives the command that produced 
   `--timeout`, `--min-duration`) and dates at the ends of the calendar
   (`--start-date 0001-01-01`, `--end-date 9999-12-31`) gave "internal error"; `logs -n` with
   such a number too. Now usage errors (exit 2), clamped dates, or a clamped tail.
-* `-j 1000000` started a million worker threads; the engine now starts at most one per node.
+* `-j 1000000` started a million worker threads; the engine then started at most one per
+  node, and since issue 6 it runs every attempt from one thread (`-j` caps how many at once).
 
 ## Known limits (documented, not defects)
 

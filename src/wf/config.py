@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import os
 import sys
 import tomllib
@@ -82,6 +81,8 @@ def _resolve(value: str, base: Path) -> Path:
 
 
 def _suggest(key: str, valid: list[str]) -> str:
+    import difflib
+
     best = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
     return f' (did you mean "{best[0]}"?)' if best else ""
 

@@ -150,7 +150,8 @@ def test_a_long_history_still_answers(tmp_path: Path) -> None:
     health = run_wf("health", "--json", env=env)
     assert health.returncode == 0, health.stdout + health.stderr
     assert json.loads(health.stdout)["database_ok"] is True
-    shown = run_wf("inspect", newest[:8], env=env)
+    # IDs start with their creation time: thousands made within a second share 8 characters.
+    shown = run_wf("inspect", newest[:16], env=env)
     assert shown.returncode == 0, shown.stderr
     assert newest in shown.stdout
     page = run_wf("runs", "--json", "-l", "5", "-o", str(runs - 5), "-S", "duration", env=env)

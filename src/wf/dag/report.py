@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -25,6 +24,8 @@ def show(text: str) -> str:
 def unknown_key(key: str, valid: Iterable[str]) -> str:
     """'unknown key "X"', plus '(did you mean "Y"?)' when a valid key is similar enough."""
     message = f"unknown key {quote(key)}"
+    import difflib
+
     close = difflib.get_close_matches(key, sorted(valid), n=1, cutoff=SUGGESTION_CUTOFF)
     if close:
         message += f" (did you mean {quote(close[0])}?)"

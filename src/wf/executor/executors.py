@@ -22,6 +22,7 @@ from wf.executor.engine import (
 from wf.executor.events import EventDispatcher, ProgressCallback
 from wf.executor.events import ProgressEventKind as K
 from wf.executor.heartbeat import Heartbeat
+from wf.executor.logdirs import prepare_log_dirs
 from wf.executor.priority import CRITICAL_PATH, FIFO, SCHEDULES, critical_path_priorities
 from wf.executor.runstate import EngineSettings, RunState
 from wf.executor.writer import StoreWriter
@@ -213,7 +214,11 @@ class _EngineExecutor:
     ) -> tuple[RunStatus, str | None, str | None]:
         """Run NODES with this executor's policy; return the outcome (status, error, cause)."""
         policy = make_policy(str(self.mode), rs.dag, nodes, priority=priority)
-        schedule(rs, policy, self.workers, ExternalCancel(rs.run_cancel, cancel, timeout))
+        reap = prepare_log_dirs(rs.run_log_dir, nodes)
+        try:
+            schedule(rs, policy, self.workers, ExternalCancel(rs.run_cancel, cancel, timeout))
+        finally:
+            reap()
         return decide_outcome(rs, nodes)
 
     def resume(

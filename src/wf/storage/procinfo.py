@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import Callable
@@ -19,6 +18,8 @@ _PLATFORM: str = sys.platform
 
 def hostname() -> str:
     """This host's name, as recorded in ``runs.owner_host``."""
+    import socket  # only here: the module costs milliseconds to import
+
     return socket.gethostname()
 
 
