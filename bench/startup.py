@@ -15,6 +15,9 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from run import precompile_wf
+
 
 def seed_history(home: Path, count: int) -> None:
     """COUNT finished runs with three task rows each, written straight through the Store."""
@@ -68,6 +71,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=10_000)
     parser.add_argument("--reps", type=int, default=7)
     args = parser.parse_args()
+    precompile_wf()
     with tempfile.TemporaryDirectory(prefix="wfbench-startup-") as tmp:
         home = Path(tmp)
         seed_history(home, args.runs)
