@@ -5,32 +5,11 @@ from __future__ import annotations
 import json
 import textwrap
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-
-@dataclass
-class Outcome:
-    """One in-process ``wf run`` and what it left in the database."""
-
-    code: int
-    out: str
-    err: str
-    run: dict[str, Any]
-    rows: list[dict[str, Any]]
-    variables: dict[str, str]
-
-    def row(self, task_id: str) -> dict[str, Any]:
-        """The latest row of TASK_ID."""
-        matching = [r for r in self.rows if r["task_id"] == task_id]
-        assert matching, f"no row for {task_id}"
-        return matching[-1]
-
-
-RunFlow = Callable[..., Outcome]
+from reliability_helpers import Outcome, RunFlow
 
 
 @pytest.fixture

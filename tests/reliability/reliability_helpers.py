@@ -16,7 +16,8 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -243,3 +244,25 @@ def build_history(db: Path, runs: int, *, tasks_per_run: int = 3, workflows: int
                     store.create_audit_entry(newest, "run_started", '{"workflow":"x"}')
                     store.create_audit_entry(newest, "run_completed", '{"status":"x"}')
     return newest
+
+
+# -- in-process runs (the run_flow fixture) ---------------------------------------------------
+@dataclass
+class Outcome:
+    """One in-process ``wf run`` and what it left in the database."""
+
+    code: int
+    out: str
+    err: str
+    run: dict[str, Any]
+    rows: list[dict[str, Any]]
+    variables: dict[str, str]
+
+    def row(self, task_id: str) -> dict[str, Any]:
+        """The latest row of TASK_ID."""
+        matching = [r for r in self.rows if r["task_id"] == task_id]
+        assert matching, f"no row for {task_id}"
+        return matching[-1]
+
+
+RunFlow = Callable[..., Outcome]

@@ -16,9 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from reliability_helpers import alive, kill_all, read_pids, record, scale, wait_dead
-
-from conftest import RunFlow
+from reliability_helpers import RunFlow, alive, kill_all, read_pids, record, scale, wait_dead
 
 pytestmark = pytest.mark.slow
 

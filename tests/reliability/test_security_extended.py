@@ -16,9 +16,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
-from reliability_helpers import record
-
-from conftest import RunFlow
+from reliability_helpers import RunFlow, record
 
 Wf = Callable[..., Any]
 SECRET = "s3cr3t"
