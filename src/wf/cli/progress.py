@@ -50,15 +50,22 @@ class PlainProgress:
         self._lock = threading.Lock()
         self._broken = False
 
-    def _write(self, text: str) -> None:
+    def _write(self, text: str, *, flush: bool = True) -> None:
         """Write to the stream; once the reader has gone (broken pipe), stay silent."""
         if self._broken:
             return
         try:
             self.stream.write(text)
-            self.stream.flush()
+            if flush:
+                self.stream.flush()
         except (BrokenPipeError, ValueError):
             self._broken = True
+
+    def flush(self) -> None:
+        """Push out the lines written so far (the engine calls this after each batch of
+        events, so a busy run makes one write per batch instead of one per line)."""
+        with self._lock:
+            self._write("")
 
     # -- formatting ----------------------------------------------------------------------
     @staticmethod
@@ -155,10 +162,11 @@ class PlainProgress:
             self.track(event)
             lines = self.format(event)
             self.finish_task(event)
-            self._write("".join(line + "\n" for line in lines))
+            self._write("".join(line + "\n" for line in lines), flush=False)
 
     def close(self) -> None:
-        """Nothing to clean up in plain mode."""
+        """Push out anything still buffered."""
+        self.flush()
 
 
 class LiveProgress(PlainProgress):

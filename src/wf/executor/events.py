@@ -55,7 +55,8 @@ class EventDispatcher:
 
     A slow callback never blocks the engine; exceptions it raises are logged and ignored.
     The delivery thread wakes once per batch (events gather for ``GATHER_DELAY``), not once per
-    event: each wake-up would cost the engine a switch of the interpreter lock.
+    event: each wake-up would cost the engine a switch of the interpreter lock. A callback with
+    a ``flush()`` method has it called after each batch (e.g. to write its lines at once).
     ``close()`` returns once every queued event has been delivered.
     """
 
@@ -95,13 +96,19 @@ class EventDispatcher:
                 batch = list(self._items)
                 self._items.clear()
             for item in batch:
-                try:
-                    self._callback(item)
-                except Exception as exc:
-                    log.warning(
-                        "progress callback raised %s: %s (event ignored)", type(exc).__name__, exc
-                    )
-                    log.debug("progress callback traceback", exc_info=True)
+                self._guarded(self._callback, item)
+            flush = getattr(self._callback, "flush", None)
+            if callable(flush):
+                self._guarded(flush)
+
+    @staticmethod
+    def _guarded(function: Callable[..., object], *args: object) -> None:
+        """Call FUNCTION; an exception is logged and ignored (the engine carries on)."""
+        try:
+            function(*args)
+        except Exception as exc:
+            log.warning("progress callback raised %s: %s (event ignored)", type(exc).__name__, exc)
+            log.debug("progress callback traceback", exc_info=True)
 
     def close(self) -> None:
         """Deliver everything queued, then stop the thread."""
