@@ -414,3 +414,34 @@ def test_runs_leak_no_file_descriptors(write_dag, engine, tmp_path, open_fds, mo
     for _ in range(2):
         assert executor.execute(dag).status is RunStatus.SUCCESS
     assert open_fds() - before == set()
+
+
+def test_opening_records_are_committed_before_the_first_task_starts(
+    write_dag, engine, tmp_path, monkeypatch
+):
+    # Group commits wait for more work; with an hour's delay only the explicit commit at the
+    # start of scheduling can put run_started and the first checkpoint on record in time for
+    # the first task to see them (a run killed at that moment keeps its opening records).
+    import sys
+
+    import wf.executor.writer as writer
+
+    monkeypatch.setattr(writer, "COMMIT_DELAY", 3600.0)
+    script = tmp_path / "peek.py"
+    script.write_text(
+        "import sqlite3, sys\n"
+        "c = sqlite3.connect(sys.argv[1])\n"
+        "print(sorted({r[0] for r in c.execute('SELECT event_type FROM audit_trail')}))\n"
+        "print(c.execute('SELECT COUNT(*) FROM context_snapshots').fetchone()[0])\n"
+    )
+    db = tmp_path / "db" / "wf.db"
+    dag = write_dag(f"""
+        [tasks.a]
+        cmd = '"{sys.executable}" "{script}" "{db}"'
+    """)
+    result = engine.run(dag, runtime_vars={"greeting": "hi"})
+    assert result.run.status == RunStatus.SUCCESS, result.run.error
+    types, snapshots = result.log("a").decode().splitlines()
+    assert "'run_started'" in types
+    assert "'task_started'" not in types  # queued with the first task, not yet committed
+    assert int(snapshots) >= 1  # the first checkpoint

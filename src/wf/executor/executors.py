@@ -214,6 +214,9 @@ class _EngineExecutor:
     ) -> tuple[RunStatus, str | None, str | None]:
         """Run NODES with this executor's policy; return the outcome (status, error, cause)."""
         policy = make_policy(str(self.mode), rs.dag, nodes, priority=priority)
+        # The opening records (run_started or run_resumed, the first checkpoint) go on record
+        # before any task starts: a run killed in its first milliseconds still has them.
+        rs.writer.flush()
         reap = prepare_log_dirs(rs.run_log_dir, nodes)
         try:
             schedule(rs, policy, self.workers, ExternalCancel(rs.run_cancel, cancel, timeout))
