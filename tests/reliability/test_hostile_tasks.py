@@ -142,6 +142,26 @@ def test_a_process_that_setsids_away_escapes_as_documented(
     )
 
 
+@pytest.mark.skipif(shutil.which("setsid") is None, reason="setsid(1) is not installed")
+def test_an_escaped_process_that_keeps_writing_does_not_hold_the_run(
+    run_flow: RunFlow, pidfile: Path
+) -> None:
+    """An escapee writing to stdout without end: wf stops reading after the end-of-file wait
+    (a bounded final drain), closes its end of the pipe, and the run finishes."""
+    result = run_flow(
+        f"""
+        [tasks.escape]
+        cmd = 'setsid sh -c "exec yes" & echo $! >> {pidfile}; echo escaped'
+        """
+    )
+    assert result.code == 0, result.err
+    row = result.row("escape")
+    assert row["state"] == "success"
+    assert row["duration_ms"] < 10_000
+    assert "escaped" in Path(row["log_path"]).read_text()
+    record("hostile", case="setsid escapee writing forever", held=True)
+
+
 # -- output ----------------------------------------------------------------------------------------
 def test_a_task_that_closes_stdout_early_is_still_waited_for(run_flow: RunFlow) -> None:
     result = run_flow(

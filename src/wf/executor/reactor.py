@@ -37,6 +37,7 @@ PIPE_EOF_WAIT = 2.0  # seconds to wait for end of output once the shell has exit
 SWEEP_INTERVAL = 0.02  # seconds between checks of every attempt's cancellation and deadlines
 _NO_PIDFD_POLL = 0.01  # without pidfds, exits are noticed by polling this often
 _READ_SIZE = 65536
+_DRAIN_READS = 32  # 2 MiB: twice the largest pipe buffer Linux allows by default
 
 
 def _pidfd(pid: int) -> int | None:
@@ -342,11 +343,16 @@ class Reactor:
         self._close_pipe(attempt, fd)
 
     def _drain_all(self, attempt: Attempt) -> None:
-        """Read everything already buffered in ATTEMPT's pipes without waiting for more."""
+        """Read what is already buffered in ATTEMPT's pipes without waiting for more.
+
+        At most ``_DRAIN_READS`` reads per pipe: more than a pipe can hold, so nothing written
+        before the writers ended is lost, while a process that escaped the group and keeps
+        writing cannot hold the engine in this loop.
+        """
         sink = attempt.sink
         assert sink is not None
         for fd in list(attempt.fds):
-            while True:
+            for _ in range(_DRAIN_READS):
                 try:
                     chunk = os.read(fd, _READ_SIZE)
                 except BlockingIOError:
