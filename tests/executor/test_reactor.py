@@ -209,3 +209,77 @@ def test_drive_throws_a_failed_log_creation_into_the_lifecycle(tmp_path: Path) -
         return "not raised"
 
     assert drive(steps()) == "caught FileNotFoundError"
+
+
+class _RecordingGuard:
+    """Stands in for the orphan guard: records each call and the state of the group then."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, int, bool, bool]] = []
+
+    def add(self, pgid: int) -> None:
+        self.calls.append(("add", pgid, True, True))
+
+    def remove(self, pgid: int) -> None:
+        try:
+            os.waitid(os.P_PID, pgid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+            leader_unreaped = True
+        except ChildProcessError:
+            leader_unreaped = False
+        self.calls.append(("remove", pgid, leader_unreaped, group_alive(pgid)))
+
+
+@pytest.fixture
+def guard(monkeypatch: pytest.MonkeyPatch) -> _RecordingGuard:
+    import wf.executor.reactor as reactor_module
+
+    recording = _RecordingGuard()
+    monkeypatch.setattr(reactor_module, "WATCHDOG", recording)
+    return recording
+
+
+def test_a_terminated_group_leaves_the_guard_before_its_leader_is_reaped(
+    tmp_path: Path, guard: _RecordingGuard
+) -> None:
+    # While the leader is unreaped its ID cannot name another process group, so a guard that
+    # still held it could not kill a stranger.
+    result = run_attempt(
+        _spec(tmp_path, "t", "trap '' TERM; sleep 30", timeout=0.2, kill_grace=0.2)
+    )
+    assert result.outcome is Outcome.TIMED_OUT
+    assert [c[0] for c in guard.calls] == ["add", "remove"]
+    _, pgid, leader_unreaped, alive = guard.calls[1]
+    assert pgid == result.pid
+    assert leader_unreaped
+    assert not alive
+
+
+def test_a_finished_group_leaves_the_guard_once_and_only_when_it_is_gone(
+    tmp_path: Path, guard: _RecordingGuard
+) -> None:
+    quick = run_attempt(_spec(tmp_path, "q", "echo quick"))
+    lingering = run_attempt(
+        _spec(tmp_path, "l", "sleep 30 >/dev/null 2>&1 & echo bg", kill_grace=0.2)
+    )
+    assert quick.ok
+    assert lingering.ok
+    assert [c[:2] for c in guard.calls] == [
+        ("add", quick.pid),
+        ("remove", quick.pid),
+        ("add", lingering.pid),
+        ("remove", lingering.pid),
+    ]
+    assert not guard.calls[1][3]  # nothing of the quick group was left
+    assert not guard.calls[3][3]  # the background sleep was killed before the removal
+
+
+def test_a_retry_delay_beyond_the_thread_wait_limit_still_waits_and_wakes_on_cancel() -> None:
+    import threading
+
+    scope = CancelScope()
+    timer = threading.Timer(0.1, scope.cancel, args=("stop",))
+    timer.start()
+    try:
+        assert AttemptCancel(scope, None).wait(1e300) is True  # no OverflowError
+    finally:
+        timer.cancel()

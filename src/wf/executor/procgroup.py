@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 SHELL = "/bin/sh"
 #: Signals the Python interpreter ignores for itself at start-up; a task gets them back at their
@@ -147,11 +147,13 @@ def terminate_group(
     hard: bool = False,
     poll: float = 0.01,
     kill_now: object = None,
+    on_gone: Callable[[], object] | None = None,
 ) -> None:
     """SIGTERM the group, wait up to GRACE for it to empty, then SIGKILL it and reap the leader.
 
     ``hard`` skips straight to SIGKILL. ``kill_now`` is an object with ``is_set()`` (e.g. a
-    second Ctrl+C) that cuts the grace period short.
+    second Ctrl+C) that cuts the grace period short. ``on_gone`` runs once the group is gone
+    or killed, before the leader is reaped (while its ID cannot be reused yet).
     """
     if not hard:
         signal_group(pgid, signal.SIGTERM)
@@ -166,6 +168,8 @@ def terminate_group(
             time.sleep(poll)
     if group_alive(pgid):
         signal_group(pgid, signal.SIGKILL)
+    if on_gone is not None:
+        on_gone()
     if leader is not None:
         leader.wait()
 

@@ -67,6 +67,7 @@ class Attempt:
         "deadline",
         "eof_deadline",
         "fds",
+        "guarded",
         "outcome",
         "pidfd",
         "proc",
@@ -90,6 +91,8 @@ class Attempt:
         self.eof_deadline: float | None = None
         self.outcome = Outcome.EXITED
         self.terminating = False
+        #: Registered with the orphan guard (``WATCHDOG``) under its process-group ID.
+        self.guarded = False
         self.start = 0.0
         #: Set once the attempt is over.
         self.result: AttemptResult | None = None
@@ -176,6 +179,7 @@ class Reactor:
             os.close(err_w)
         attempt.proc = proc
         WATCHDOG.add(proc.pid)
+        attempt.guarded = True
         # The log is opened while the shell starts up; output waits in the pipes meanwhile.
         try:
             attempt.sink = LogSink(spec.log_path, spec.log_max_bytes)
@@ -259,12 +263,15 @@ class Reactor:
         proc = attempt.proc
         assert proc is not None
         if attempt.pidfd is None and proc.returncode is None and proc.poll() is not None:
+            self._unguard_if_gone(attempt)
             attempt.eof_deadline = now + PIPE_EOF_WAIT
         if proc.returncode is not None:
             if attempt.fds and attempt.eof_deadline is not None and now < attempt.eof_deadline:
                 self._next_sweep = min(self._next_sweep, attempt.eof_deadline)
                 return False
-            if group_alive(proc.pid):
+            # Unguarded here means the group was already gone when the shell was reaped (a
+            # group that is gone cannot gain members again).
+            if attempt.guarded and group_alive(proc.pid):
                 # The shell exited but something of its group lives on: it must not outlive us.
                 self._terminate(attempt, hard=False)
                 return False
@@ -292,7 +299,26 @@ class Reactor:
         if proc.poll() is None:
             return
         self._close_pidfd(attempt)
+        self._unguard_if_gone(attempt)
         attempt.eof_deadline = time.monotonic() + PIPE_EOF_WAIT
+
+    @staticmethod
+    def _unguard_if_gone(attempt: Attempt) -> None:
+        """Right after the shell is reaped: when nothing of its group is left, take the group
+        off the orphan guard at once. Its ID is free from now on and may soon name an unrelated
+        process group, which a guard still holding it would kill if wf died."""
+        proc = attempt.proc
+        assert proc is not None
+        if attempt.guarded and not group_alive(proc.pid):
+            WATCHDOG.remove(proc.pid)
+            attempt.guarded = False
+
+    @staticmethod
+    def _unguard(attempt: Attempt) -> None:
+        if attempt.guarded:
+            assert attempt.proc is not None
+            WATCHDOG.remove(attempt.proc.pid)
+            attempt.guarded = False
 
     def _close_pidfd(self, attempt: Attempt) -> None:
         pidfd = attempt.pidfd
@@ -320,6 +346,7 @@ class Reactor:
                     leader=proc,
                     hard=hard,
                     kill_now=_HardFlag(cancel),
+                    on_gone=lambda: self._unguard(attempt),
                 )
             finally:
                 done.put(attempt)
@@ -382,7 +409,7 @@ class Reactor:
         proc, sink, spec = attempt.proc, attempt.sink, attempt.spec
         assert proc is not None
         assert sink is not None
-        WATCHDOG.remove(proc.pid)
+        self._unguard(attempt)
         tail = sink.close()
         if sink.write_error is not None:
             log.warning(
