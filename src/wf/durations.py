@@ -85,7 +85,9 @@ def format_duration(seconds: float) -> str:
     millis = round(seconds * 1e3, 3)
     if millis < 1000:
         return f"{_decimal(millis)}ms"
-    total_ms = round(seconds * 1000)
+    scaled = seconds * 1000
+    # Within a factor 1000 of the largest float the product overflows; whole seconds are exact.
+    total_ms = round(scaled) if math.isfinite(scaled) else int(seconds) * 1000
     hours, rest = divmod(total_ms, 3_600_000)
     minutes, rest = divmod(rest, 60_000)
     parts = []

@@ -109,6 +109,20 @@ def test_format_duration_rejects_negative_and_non_finite(seconds: float) -> None
 
 
 @settings(max_examples=200, deadline=None)
+@given(st.floats(min_value=0, allow_nan=False, allow_infinity=False))
+def test_format_duration_formats_every_finite_duration(seconds: float) -> None:
+    # Found by the random-TOML property test: timeout = 1.797693134862316e+305 overflowed.
+    text = format_duration(seconds)
+    assert text
+    assert text[0].isdigit()
+
+
+def test_format_duration_of_a_huge_value_parses_back() -> None:
+    seconds = 1.797693134862316e305
+    assert parse_duration(format_duration(seconds)) == pytest.approx(seconds, rel=1e-9)
+
+
+@settings(max_examples=200, deadline=None)
 @given(st.integers(min_value=1, max_value=10**9))
 def test_formatted_whole_milliseconds_parse_back_to_the_same_value(millis: int) -> None:
     seconds = millis / 1000

@@ -59,6 +59,8 @@ class AttemptCancel:
 
     def wait(self, timeout: float | None) -> bool:
         """Sleep up to TIMEOUT, waking early on cancellation (used for retry delays)."""
+        if timeout is not None:
+            timeout = min(timeout, threading.TIMEOUT_MAX)  # a longer wait would overflow
         if self._failfast is None:
             return self._run.wait(timeout)
         step = 0.05
