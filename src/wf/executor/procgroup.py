@@ -152,8 +152,9 @@ def terminate_group(
     """SIGTERM the group, wait up to GRACE for it to empty, then SIGKILL it and reap the leader.
 
     ``hard`` skips straight to SIGKILL. ``kill_now`` is an object with ``is_set()`` (e.g. a
-    second Ctrl+C) that cuts the grace period short. ``on_gone`` runs once the group is gone
-    or killed, before the leader is reaped (while its ID cannot be reused yet).
+    second Ctrl+C) that cuts the grace period short. ``on_gone`` runs as soon as the group is
+    gone or killed: before the leader is reaped when it was still unreaped then (its ID cannot
+    be reused yet), else right after the grace loop reaped it.
     """
     if not hard:
         signal_group(pgid, signal.SIGTERM)

@@ -183,22 +183,17 @@ class Reactor:
         # The log is opened while the shell starts up; output waits in the pipes meanwhile.
         try:
             attempt.sink = LogSink(spec.log_path, spec.log_max_bytes)
-        except OSError:
+            if on_start is not None:
+                on_start(proc.pid, start)
+        except BaseException:  # no log, or the caller failed: nothing may keep running
             for fd in (out_r, err_r):
                 os.close(fd)
-            terminate_group(proc.pid, 0.0, leader=proc, hard=True)
-            WATCHDOG.remove(proc.pid)
-            raise
-        if on_start is not None:
-            try:
-                on_start(proc.pid, start)
-            except BaseException:
-                for fd in (out_r, err_r):
-                    os.close(fd)
+            if attempt.sink is not None:
                 attempt.sink.close()
-                terminate_group(proc.pid, 0.0, leader=proc, hard=True)
-                WATCHDOG.remove(proc.pid)
-                raise
+            terminate_group(
+                proc.pid, 0.0, leader=proc, hard=True, on_gone=lambda: self._unguard(attempt)
+            )
+            raise
         poll = self._poll
         for fd, is_stdout in ((out_r, True), (err_r, False)):
             os.set_blocking(fd, False)
