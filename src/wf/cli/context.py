@@ -70,16 +70,6 @@ class AppContext:
                 self.diag("warn", warning)
         return self._config
 
-    @property
-    def effective_log_level(self) -> str:
-        """The log level from the flag, else from the configuration."""
-        if self.log_level:
-            return self.log_level
-        try:
-            return self.config.log_level
-        except Exception:
-            return "warn"
-
     def diag(self, level: str, message: str) -> None:
         """Print a diagnostic line on stderr when LEVEL passes the configured level."""
         threshold = _LEVELS.get(self.log_level or "warn", 30)

@@ -32,7 +32,6 @@ __all__ = [
 NUMBER_RE = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]+)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _INT_RE = re.compile(r"[+-]?[0-9]+")
 
-COMPARISON_OPERATORS = ("==", "!=", "<", "<=", ">", ">=")
 # Parentheses nest at most this deep, so hostile input cannot exhaust the Python stack.
 MAX_DEPTH = 100
 

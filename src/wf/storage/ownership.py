@@ -10,7 +10,7 @@ from typing import TypeAlias
 from wf.storage import procinfo
 from wf.storage.base import StoreBase
 from wf.storage.models import Run
-from wf.storage.queries import ACTIVE_STATUSES_SQL
+from wf.storage.queries import ACTIVE_STATUSES_SQL, UNFINISHED_STATES_SQL
 from wf.storage.rows import INSERT_AUDIT, RUN_COLUMNS, dump_json, run_from_row
 from wf.storage.schema import next_time_sql
 from wf.storage.times import format_optional, format_time, now_utc
@@ -47,7 +47,7 @@ _INTERRUPT_TASKS = (
     "duration_ms = CASE WHEN start_time IS NULL THEN duration_ms ELSE "
     "MAX(0, CAST(ROUND((julianday(?1) - julianday(start_time)) * 86400000.0) AS INTEGER)) END, "
     f"error_message = ?2, {_touched('?3')} "
-    "WHERE run_id = ?4 AND state IN ('pending', 'ready', 'running')"
+    f"WHERE run_id = ?4 AND state IN {UNFINISHED_STATES_SQL}"
 )
 
 

@@ -5,13 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from wf.storage.models import RunStatus
+from wf.storage.models import ACTIVE_RUN_STATUSES, UNFINISHED_TASK_STATUSES, RunStatus
+from wf.storage.schema import sql_list
 from wf.storage.times import format_time
 
 _SURROGATES = range(0xD800, 0xE000)
 
 #: The run statuses that have a live owner process, as an SQL list.
-ACTIVE_STATUSES_SQL = "('running', 'resuming')"
+ACTIVE_STATUSES_SQL = sql_list(*sorted(ACTIVE_RUN_STATUSES))
+#: The attempt states an interruption turns into ``cancelled``, as an SQL list.
+UNFINISHED_STATES_SQL = sql_list(*sorted(UNFINISHED_TASK_STATUSES))
 
 #: ``wf runs --sort`` keys (SPEC §7.9) -> ORDER BY; every order ends with the default one.
 RUN_ORDERS = {

@@ -27,16 +27,16 @@ def next_time_sql(previous: str, now: str = NOW_SQL) -> str:
     return f"COALESCE(CASE WHEN {now} > {previous} THEN {now} ELSE {bumped} END, {now})"
 
 
-def _in(*values: str) -> str:
+def sql_list(*values: str) -> str:
     return "(" + ", ".join(f"'{v}'" for v in values) + ")"
 
 
-_RUN_STATUSES = _in(
+_RUN_STATUSES = sql_list(
     "pending", "running", "success", "failed", "cancelled", "resuming", "interrupted"
 )
-_TASK_STATES = _in("pending", "ready", "running", "success", "failed", "skipped", "cancelled")
-_MODES = _in("sequential", "parallel", "work_stealing")
-_COUNTED = _in("success", "failed", "skipped")
+_TASK_STATES = sql_list("pending", "ready", "running", "success", "failed", "skipped", "cancelled")
+_MODES = sql_list("sequential", "parallel", "work_stealing")
+_COUNTED = sql_list("success", "failed", "skipped")
 _NOW_DEFAULT = f"DEFAULT ({NOW_SQL})"
 _CASCADE = "REFERENCES runs(id) ON DELETE CASCADE"
 

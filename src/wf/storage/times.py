@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-#: The length of every stored time, e.g. ``2026-03-13T09:15:02.123456Z``.
-TIME_TEXT_LENGTH = 27
-
 
 def now_utc() -> datetime:
     """The current time as an aware UTC datetime."""

@@ -9,16 +9,11 @@ import click
 from wf.cli.context import app_context
 from wf.cli.exitcodes import ExitCode
 from wf.cli.fmt import local_time
-from wf.errors import WfError
 from wf.logs import FollowedFile, read_lines
 from wf.storage import TERMINAL_RUN_STATUSES, Run, Store, TaskExecution
 
 FOLLOW_INTERVAL = 0.2
 _FMT = "%Y-%m-%d %H:%M:%S"
-
-
-class TaskNotFoundError(WfError):
-    """The task is not part of the run."""
 
 
 def _select(
