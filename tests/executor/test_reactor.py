@@ -238,15 +238,23 @@ def guard(monkeypatch: pytest.MonkeyPatch) -> _RecordingGuard:
     return recording
 
 
-def test_a_terminated_group_leaves_the_guard_before_its_leader_is_reaped(
+def test_a_killed_group_leaves_the_guard_before_its_leader_is_reaped(
     tmp_path: Path, guard: _RecordingGuard
 ) -> None:
     # While the leader is unreaped its ID cannot name another process group, so a guard that
-    # still held it could not kill a stranger.
-    result = run_attempt(
-        _spec(tmp_path, "t", "trap '' TERM; sleep 30", timeout=0.2, kill_grace=0.2)
-    )
-    assert result.outcome is Outcome.TIMED_OUT
+    # still held it could not kill a stranger. (A hard cancel: no TERM grace loop, which may
+    # reap a leader that died of TERM before the group is checked.)
+    scope = CancelScope()
+    reactor = Reactor()
+    try:
+        attempt = reactor.start(_spec(tmp_path, "k", "sleep 30"), AttemptCancel(scope, None))
+        scope.cancel("stop now", hard=True)
+        reactor.sweep_soon()
+        _run_all(reactor, [attempt])
+    finally:
+        reactor.close()
+    result = _result(attempt)
+    assert result.outcome is Outcome.CANCELLED
     assert [c[0] for c in guard.calls] == ["add", "remove"]
     _, pgid, leader_unreaped, alive = guard.calls[1]
     assert pgid == result.pid
