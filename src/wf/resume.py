@@ -17,7 +17,7 @@ from wf.executor.events import ProgressEventKind as K
 from wf.executor.executors import record_graph, validate_options
 from wf.executor.heartbeat import Heartbeat
 from wf.executor.runstate import NodeStatus, RunState
-from wf.executor.writer import StoreWriter
+from wf.executor.writer import StoreWriter, quick_nodes
 from wf.storage import RESUMABLE_RUN_STATUSES, Run, RunStatus, TaskExecution, TaskStatus
 from wf.storage.procinfo import current_owner
 from wf.storage.times import now_utc
@@ -227,7 +227,9 @@ def resume_run(
             },
         )
         rs.emit(K.RUN_STARTED, run_status="resuming")
-        priority, _ = executor.scheduling(dag, nodes)
+        durations = store.task_durations(dag.name)
+        rs.quick = quick_nodes(durations)
+        priority, _ = executor.scheduling(dag, nodes, durations)
         status, error, failed_task = executor.schedule_nodes(rs, nodes, priority, cancel, timeout)
         if status is RunStatus.SUCCESS and selection is not None and flag in ("from", "only"):
             unfinished = [

@@ -424,9 +424,15 @@ def test_opening_records_are_committed_before_the_first_task_starts(
     # the first task to see them (a run killed at that moment keeps its opening records).
     import sys
 
+    import wf.executor.engine as engine_module
+    import wf.executor.executors as executors_module
     import wf.executor.writer as writer
 
+    # "a" counts as a quick node whose start waits an hour for its batch, so only the
+    # opening commit can have put anything on record when it runs.
     monkeypatch.setattr(writer, "COMMIT_DELAY", 3600.0)
+    monkeypatch.setattr(engine_module, "START_DELAY", 3600.0)
+    monkeypatch.setattr(executors_module, "quick_nodes", lambda durations: frozenset({"a"}))
     script = tmp_path / "peek.py"
     script.write_text(
         "import sqlite3, sys\n"
@@ -445,3 +451,42 @@ def test_opening_records_are_committed_before_the_first_task_starts(
     assert "'run_started'" in types
     assert "'task_started'" not in types  # queued with the first task, not yet committed
     assert int(snapshots) >= 1  # the first checkpoint
+
+
+@pytest.mark.parametrize("quick", [False, True], ids=["unknown-node", "quick-node"])
+def test_a_running_attempt_is_on_record_while_it_runs(
+    write_dag, engine, tmp_path, monkeypatch, quick
+):
+    # Batches may wait long (an hour here). A started attempt is committed at once, or, for a
+    # node known to be quick, once it has run START_DELAY; either way a task that keeps
+    # running is on record (with the results before it) while it runs.
+    import sys
+
+    import wf.executor.executors as executors_module
+    import wf.executor.writer as writer
+
+    monkeypatch.setattr(writer, "COMMIT_DELAY", 3600.0)
+    if quick:
+        monkeypatch.setattr(
+            executors_module, "quick_nodes", lambda durations: frozenset({"first", "second"})
+        )
+    script = tmp_path / "peek.py"
+    script.write_text(
+        "import sqlite3, sys, time\n"
+        "time.sleep(0.5)\n"
+        "c = sqlite3.connect(sys.argv[1])\n"
+        "print(sorted(c.execute('SELECT task_id, state FROM task_executions')))\n"
+    )
+    db = tmp_path / "db" / "wf.db"
+    dag = write_dag(f"""
+        [tasks.first]
+        cmd = "true"
+
+        [tasks.second]
+        cmd = '"{sys.executable}" "{script}" "{db}"'
+    """)
+    result = engine.run(dag)  # sequential: first, then second
+    assert result.run.status == RunStatus.SUCCESS, result.run.error
+    assert result.log("second").decode().strip() == (
+        "[('first', 'success'), ('second', 'running')]"
+    )

@@ -19,8 +19,9 @@ from wf.executor.heartbeat import Heartbeat
 from wf.executor.hook import run_failure_hook
 from wf.executor.lifecycle import NodeSpec, force_set, run_node, run_trap_node
 from wf.executor.policy import LevelPolicy, SchedulerPolicy, SequentialPolicy, WorkStealingPolicy
-from wf.executor.reactor import Reactor
+from wf.executor.reactor import Attempt, Reactor
 from wf.executor.runstate import NodeResult, NodeStatus, RunState
+from wf.executor.writer import START_DELAY
 from wf.storage import Run, RunStatus
 from wf.storage.times import now_utc
 
@@ -108,6 +109,14 @@ def schedule(
     sleepers: list[tuple[float, int, str, AttemptCancel]] = []  # heap of retry delays
     crash: list[BaseException] = []
     count = itertools.count()
+    # Attempts started since the last commit, with the time by which a still running one must
+    # be on record (see ``writer``): at once, or START_DELAY later for a quick node.
+    unrecorded: list[tuple[float, Attempt]] = []
+
+    def record_due() -> float | None:
+        """When the started attempts not yet on record must be committed (those still running)."""
+        unrecorded[:] = [entry for entry in unrecorded if entry[1].result is None]
+        return min((due for due, _ in unrecorded), default=None)
 
     def failfast(node_id: str) -> None:
         if policy.mode == "work_stealing":
@@ -128,8 +137,6 @@ def schedule(
                 attempts=1,
             )
         rs.results[node_id] = outcome
-        if outcome.completed:
-            writer.note_done(node_id)
         policy.finished(node_id, completed=outcome.completed)
 
     def step(node_id: str, value: object = None) -> None:
@@ -161,6 +168,8 @@ def schedule(
                 error = exc
                 continue
             if attempt.result is None:
+                delay = START_DELAY if node_id in rs.quick else 0.0
+                unrecorded.append((time.monotonic() + delay, attempt))
                 return
             value = attempt.result
 
@@ -174,8 +183,6 @@ def schedule(
             for node_id in ready:
                 nodes[node_id] = run_node(rs, node_spec(rs.dag, node_id))
                 step(node_id)
-                if writer.holds_done(rs.dag.nodes[node_id].dependencies):
-                    writer.expedite()  # its dependencies' results go on record soon
 
     def wake_sleepers(now: float) -> None:
         due = [s for s in sleepers if s[0] <= now or s[3].is_set()]
@@ -199,9 +206,9 @@ def schedule(
             timeout = _TICK
             if sleepers:
                 timeout = min(timeout, sleepers[0][0] - now)
-            due = writer.due_at
-            if due is not None:
-                timeout = min(timeout, due - now)
+            for due in (writer.due_at, record_due()):
+                if due is not None:
+                    timeout = min(timeout, due - now)
             for attempt in reactor.wait(max(0.0, timeout)):
                 assert isinstance(attempt.tag, str)
                 step(attempt.tag, attempt.result)
@@ -214,7 +221,13 @@ def schedule(
                 policy.stop()
                 reactor.sweep_soon()
             start_ready()
-            writer.flush_if_due(time.monotonic())
+            now = time.monotonic()
+            started_due = record_due()
+            if started_due is not None and now >= started_due:
+                writer.flush()
+                unrecorded.clear()
+            elif writer.flush_if_due(now):
+                unrecorded.clear()
     finally:
         reactor.close()
     if crash:

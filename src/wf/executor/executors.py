@@ -25,7 +25,7 @@ from wf.executor.heartbeat import Heartbeat
 from wf.executor.logdirs import prepare_log_dirs
 from wf.executor.priority import CRITICAL_PATH, FIFO, SCHEDULES, critical_path_priorities
 from wf.executor.runstate import EngineSettings, RunState
-from wf.executor.writer import StoreWriter
+from wf.executor.writer import StoreWriter, quick_nodes
 from wf.security import validate_variable_name
 from wf.storage import ExecutionMode, Run, RunStatus, Store
 from wf.storage.procinfo import current_owner
@@ -120,10 +120,10 @@ class _EngineExecutor:
         self.warn = warn
 
     def scheduling(
-        self, dag: DAG, nodes: list[str]
+        self, dag: DAG, nodes: list[str], durations: Mapping[str, float]
     ) -> tuple[Mapping[str, float] | None, dict[str, object] | None]:
         """Start-order priorities for NODES (None: the policy's own order) and their audit
-        description (None: nothing to record)."""
+        description (None: nothing to record); DURATIONS is the workflow's history."""
         return None, None
 
     @property
@@ -187,7 +187,9 @@ class _EngineExecutor:
             rs.snapshot("checkpoint", full=True)
             rs.emit(K.RUN_STARTED, run_status="running")
             nodes = dag.sequential_order()
-            priority, scheduling = self.scheduling(dag, nodes)
+            durations = self.store.task_durations(dag.name)
+            rs.quick = quick_nodes(durations)
+            priority, scheduling = self.scheduling(dag, nodes, durations)
             started: dict[str, object] = {
                 "workflow": dag.name,
                 "mode": str(self.mode),
@@ -316,11 +318,10 @@ class WorkStealingExecutor(_EngineExecutor):
         self.schedule = schedule
 
     def scheduling(
-        self, dag: DAG, nodes: list[str]
+        self, dag: DAG, nodes: list[str], durations: Mapping[str, float]
     ) -> tuple[Mapping[str, float] | None, dict[str, object] | None]:
         if self.schedule == FIFO:
             return None, {"policy": FIFO}
-        durations = self.store.task_durations(dag.name)
         known = sum(1 for n in nodes if n in durations)
         priority = critical_path_priorities(dag, nodes, durations)
         return priority, {"policy": CRITICAL_PATH, "nodes_with_history": known}

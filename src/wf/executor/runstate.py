@@ -96,6 +96,8 @@ class RunState:
     previous: dict[str, TaskExecution] = field(default_factory=dict)
     forced: set[str] = field(default_factory=set)
     forced_by: str = ""
+    #: Nodes known to finish within ``writer.START_DELAY``: their starts may wait for a batch.
+    quick: frozenset[str] = frozenset()
     results: dict[str, NodeResult] = field(default_factory=dict)
     on_final_failure: Callable[[str], None] | None = None
     #: Applies the caller's cancel event and the run deadline (set by the scheduler loop).

@@ -6,11 +6,12 @@ has waited ``COMMIT_DELAY`` (``due_at``), or at once with ``flush``; operations 
 exactly in submission order, while the attempts they describe keep running. No thread of its
 own: a writer thread would fight the engine's thread for the interpreter lock on every task.
 
-One rule narrows what a crash can cost: when a node starts while a dependency's completion
-is still queued (``holds_done``), the commit is brought forward to ``URGENT_DELAY`` after the
-start (``expedite``), so no task runs for long while the successes it builds on are not on
-record. (Order alone already keeps the records consistent: a dependent's rows are never
-committed before its dependencies' rows.)
+One more rule, applied by the engine, keeps running tasks on record: when an attempt starts,
+everything queued is committed at once (its own running row and the results it builds on
+included), unless the node is known to be quick (``quick_nodes``: its recent successes took
+less than ``START_DELAY``), when that happens only if it is still running ``START_DELAY``
+later; quick attempts usually end first and share the batch. (Order alone already keeps the
+records consistent: a dependent's rows are never committed before its dependencies' rows.)
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Mapping
 
 from wf.storage import Store
 
@@ -28,8 +29,14 @@ _REPORTED_FAILURES = 3  # failed writes reported per run; the rest only at debug
 
 WriteOp = Callable[[Store], object]
 COMMIT_DELAY = 0.02  # seconds an operation may wait for others to share its transaction
-URGENT_DELAY = 0.002  # seconds, for operations a started dependent relies on
+START_DELAY = 0.005  # seconds an attempt may run before its start must be on record
 BATCH = 256  # queued operations that make a commit due at once
+
+
+def quick_nodes(durations: Mapping[str, float]) -> frozenset[str]:
+    """The nodes whose median successful attempt (DURATIONS, seconds) took under
+    ``START_DELAY``: their starts may wait for the batch."""
+    return frozenset(node for node, seconds in durations.items() if seconds < START_DELAY)
 
 
 class StoreWriter:
@@ -42,24 +49,6 @@ class StoreWriter:
         self._lock = threading.Lock()
         self._apply_lock = threading.Lock()
         self._failures = 0
-        self._done: set[str] = set()  # nodes whose completion is queued, not committed
-        self._urgent_at: float | None = None
-
-    def note_done(self, node_id: str) -> None:
-        """NODE_ID's completion (success, skip, reuse, ignored failure) has been queued."""
-        self._done.add(node_id)
-
-    def holds_done(self, node_ids: Iterable[str]) -> bool:
-        """Whether the completion of any of NODE_IDS is queued but not yet committed."""
-        done = self._done
-        return bool(done) and any(n in done for n in node_ids)
-
-    def expedite(self) -> None:
-        """Commit what is queued ``URGENT_DELAY`` from now, if it would wait longer."""
-        if self._first_at is not None:
-            urgent = time.monotonic() + URGENT_DELAY
-            if self._urgent_at is None or urgent < self._urgent_at:
-                self._urgent_at = urgent
 
     def submit(self, op: WriteOp) -> None:
         """Queue OP; it is applied after everything submitted before it."""
@@ -76,9 +65,7 @@ class StoreWriter:
             return None
         if len(self._pending) >= BATCH:
             return first
-        due = first + COMMIT_DELAY
-        urgent = self._urgent_at
-        return urgent if urgent is not None and urgent < due else due
+        return first + COMMIT_DELAY
 
     def flush(self) -> None:
         """Commit everything submitted so far, in this thread, before returning."""
@@ -86,15 +73,15 @@ class StoreWriter:
             with self._lock:
                 batch, self._pending = self._pending, []
                 self._first_at = None
-                self._urgent_at = None
-                self._done = set()
             self._apply(batch)
 
-    def flush_if_due(self, now: float) -> None:
-        """Commit what is queued when its time has come (see ``due_at``)."""
+    def flush_if_due(self, now: float) -> bool:
+        """Commit what is queued when its time has come (see ``due_at``); True if it did."""
         due = self.due_at
         if due is not None and now >= due:
             self.flush()
+            return True
+        return False
 
     def close(self) -> None:
         """Commit everything still queued."""
