@@ -291,3 +291,13 @@ def test_a_retry_delay_beyond_the_thread_wait_limit_still_waits_and_wakes_on_can
         assert AttemptCancel(scope, None).wait(1e300) is True  # no OverflowError
     finally:
         timer.cancel()
+
+
+def test_an_attempt_log_starts_empty_even_if_a_file_is_there(tmp_path: Path) -> None:
+    # A run killed before an attempt was on record can leave its log behind; the resumed
+    # attempt under the same number must not append to it.
+    stale = tmp_path / "again.log"
+    stale.write_text("output of a killed attempt\n")
+    result = run_attempt(_spec(tmp_path, "again", "echo fresh"))
+    assert result.ok
+    assert stale.read_text() == "fresh\n"

@@ -72,7 +72,10 @@ class LogSink:
     """Appends chunks to the attempt log, unbuffered, up to the cap; keeps the stdout tail."""
 
     def __init__(self, path: str | Path, cap: int) -> None:
-        self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
+        # Emptied first: a run killed before an attempt was on record may have left a log
+        # under the same attempt number, which the resumed attempt must not add to.
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND | os.O_CLOEXEC
+        self.fd = os.open(path, flags, 0o600)
         self.cap = cap
         self.written = 0
         self.discarded = 0
