@@ -48,8 +48,9 @@ def _wf(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
 
 def _wait_for(path: Path, timeout: float = 20.0) -> None:
+    """Wait until PATH exists and has content (the shell creates it before writing to it)."""
     deadline = time.monotonic() + timeout
-    while not path.exists():
+    while not path.exists() or not path.read_text().strip():
         assert time.monotonic() < deadline, f"{path} never appeared"
         time.sleep(0.05)
 
