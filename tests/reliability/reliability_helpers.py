@@ -104,6 +104,20 @@ def alive(pid: int) -> bool:
         return False
 
 
+def task_alive(pid: int) -> bool:
+    """``alive(PID)``, and PID runs with a wf task's environment (``WF_RUN_ID``): it is still a
+    process a task started. PIDs wrap quickly here (pid_max 32768): an ID recorded by a task
+    that has since ended may now name another test's process, such as a wf's orphan guard,
+    which must be neither killed nor counted as a survivor."""
+    if not alive(pid):
+        return False
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as fh:
+            return b"\0WF_RUN_ID=" in b"\0" + fh.read()
+    except OSError:
+        return False
+
+
 def read_pids(path: Path) -> list[int]:
     """Every integer in PATH (one or more per line); [] when PATH does not exist."""
     if not path.exists():
@@ -116,7 +130,7 @@ def wait_dead(pids: Iterable[int], timeout: float = 10.0) -> list[int]:
     pending = list(pids)
     deadline = time.monotonic() + timeout
     while True:
-        pending = [p for p in pending if alive(p)]
+        pending = [p for p in pending if task_alive(p)]
         if not pending or time.monotonic() >= deadline:
             return pending
         time.sleep(0.05)
@@ -125,7 +139,7 @@ def wait_dead(pids: Iterable[int], timeout: float = 10.0) -> list[int]:
 def kill_all(pids: Iterable[int]) -> None:
     """SIGKILL PIDS that are still alive (test cleanup of processes the test started)."""
     for pid in pids:
-        if alive(pid):
+        if task_alive(pid):
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
 

@@ -16,7 +16,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from reliability_helpers import RunFlow, alive, kill_all, read_pids, record, scale, wait_dead
+from reliability_helpers import (
+    RunFlow,
+    alive,
+    kill_all,
+    read_pids,
+    record,
+    scale,
+    task_alive,
+    wait_dead,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -105,7 +114,7 @@ def test_background_children_do_not_outlive_their_attempt(
     wait_pids = read_pids(pidfile)
     assert wait_pids
     # The attempt ended only after its whole group was gone (SPEC §4.5 cleanup).
-    assert not [p for p in wait_pids if alive(p)], f"{case}: children outlived the attempt"
+    assert not [p for p in wait_pids if task_alive(p)], f"{case}: children outlived the attempt"
     record("hostile", case=f"background children: {case}", held=True)
 
 

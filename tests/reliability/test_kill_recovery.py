@@ -26,7 +26,6 @@ from typing import Any
 import pytest
 from reliability_helpers import (
     SOAK,
-    alive,
     integrity,
     kill_all,
     raw_db,
@@ -34,6 +33,7 @@ from reliability_helpers import (
     record,
     runs_json,
     scale,
+    task_alive,
     wait_dead,
     wait_for,
     wf_cmd,
@@ -280,7 +280,7 @@ def _final_checks(scene: Scene) -> None:
     assert audit[0] == "run_started"
     assert audit[-1] == "run_completed"
     assert audit.count("run_interrupted") == audit.count("run_resumed")
-    assert not [p for p in scene.pids() if alive(p)]
+    assert not [p for p in scene.pids() if task_alive(p)]
 
 
 def test_soak_flag_is_reported() -> None:
