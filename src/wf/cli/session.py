@@ -57,6 +57,12 @@ def signal_cancel(cancel: CancelRequest, *, quiet: bool = False) -> Iterator[Non
         else:
             os._exit(ExitCode.INTERRUPTED)
 
+    from wf.cli import Process
+
+    if Process.standalone:
+        from wf.executor.containment import claim_process
+
+        claim_process()  # the process is wf itself: every orphan it adopts is reaped
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     installed = threading.current_thread() is threading.main_thread()
     if installed:
