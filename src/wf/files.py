@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 from pathlib import Path
 from typing import IO
+
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 
 
 def make_private_dirs(directory: Path) -> None:
@@ -42,3 +47,30 @@ def write_private_file(path: Path, data: str | bytes) -> None:
     payload = data.encode("utf-8") if isinstance(data, str) else data
     with open_private(path) as fh:
         fh.write(payload)
+
+
+def open_regular(path: str | Path, flags: int = os.O_RDONLY, mode: int = 0o600) -> int:
+    """Open PATH (a file descriptor), only if it is a regular file: never blocking (a FIFO put
+    where a log should be), never through a symbolic link (the last component), never a
+    directory or a device. Anything else raises ``OSError`` with a plain reason."""
+    try:
+        fd = os.open(path, flags | _NONBLOCK | _NOFOLLOW | os.O_CLOEXEC, mode)
+    except OSError as exc:
+        if exc.errno == errno.ENXIO:  # a FIFO opened for writing with no reader
+            raise OSError(errno.EINVAL, "not a regular file", str(path)) from None
+        if exc.errno == errno.ELOOP and os.path.islink(path):
+            raise OSError(errno.ELOOP, "is a symbolic link", str(path)) from None
+        raise
+    try:
+        # (O_NONBLOCK has no effect on a regular file, so it can stay set.)
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def open_regular_file(path: str | Path) -> IO[bytes]:
+    """``open_regular`` for reading, as a binary file object."""
+    return os.fdopen(open_regular(path), "rb")

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Mapping
 from wf.contextmap import GLOBAL_FORENSIC_OWNER, ContextMap
 from wf.dag.model import DAG, GLOBAL_TRAP_ID
 from wf.executor.cancel import AttemptCancel, CancelScope
+from wf.executor.crash import node_crashed
 from wf.executor.effects import Sleep, Steps, drive
 from wf.executor.events import ProgressEventKind as K
 from wf.executor.heartbeat import Heartbeat
@@ -126,7 +127,9 @@ def schedule(
 
     def finished(node_id: str, outcome: NodeResult | BaseException) -> None:
         del nodes[node_id]
-        if isinstance(outcome, BaseException):
+        if isinstance(outcome, Exception):  # the node fails; the run goes on to its end
+            outcome = node_crashed(rs, node_id, outcome)
+        elif isinstance(outcome, BaseException):
             log.error("node %s crashed", node_id, exc_info=outcome)
             crash.append(outcome)
             outcome = NodeResult(

@@ -19,6 +19,7 @@ from wf.dag.model import DAG
 from wf.executor.cancel import CancelScope
 from wf.executor.events import EventDispatcher, ProgressEvent, ProgressEventKind
 from wf.executor.writer import StoreWriter
+from wf.files import open_regular_file
 from wf.storage import ContextSnapshot, Store, TaskExecution
 from wf.storage.times import now_utc
 
@@ -259,7 +260,7 @@ def tail_lines(log_path: str | None, count: int = 10) -> str | None:
     if not log_path:
         return None
     try:
-        with open(log_path, "rb") as fh:
+        with open_regular_file(log_path) as fh:
             fh.seek(0, 2)
             size = fh.tell()
             fh.seek(max(0, size - 64 * 1024))
