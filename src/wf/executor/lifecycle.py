@@ -18,6 +18,7 @@ from wf.contextmap import (
     Variable,
 )
 from wf.dag.model import TaskDefinition
+from wf.durations import backoff_delay
 from wf.errors import SecurityError
 from wf.executor.cancel import AttemptCancel
 from wf.executor.effects import Sleep, Spawn, Steps
@@ -320,10 +321,7 @@ def _environment(
 
 def _retry_delay(task: TaskDefinition, k: int) -> float:
     """Delay before attempt K ≥ 2 (SPEC §4.7)."""
-    delay = task.retry_delay * (task.retry_backoff ** (k - 2))
-    if task.retry_max_delay is not None:
-        delay = min(delay, task.retry_max_delay)
-    return delay
+    return backoff_delay(task.retry_delay, task.retry_backoff, k - 2, task.retry_max_delay)
 
 
 def _attempt_dir(rs: RunState, node_id: str) -> str:
