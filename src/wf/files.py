@@ -1,4 +1,5 @@
-"""Private files written by wf (SPEC §9.7): directories 0700, files 0600."""
+"""Files written by wf, with exact modes whatever the umask: private ones (directories 0700,
+files 0600), and the few meant to be shared (the example workflow, a saved schema: 0644)."""
 
 from __future__ import annotations
 
@@ -12,10 +13,11 @@ _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 
 
-def make_private_dirs(directory: Path) -> None:
-    """Create DIRECTORY and every missing ancestor with mode 0700.
+def make_private_dirs(directory: Path, mode: int = 0o700) -> None:
+    """Create DIRECTORY and every missing ancestor with mode 0700 (or MODE), exactly.
 
-    ``os.makedirs(mode=...)`` applies the mode to the last directory only.
+    ``os.makedirs(mode=...)`` applies the mode to the last directory only, and the umask to
+    all of them.
     """
     missing: list[Path] = []
     for candidate in (directory, *directory.parents):
@@ -24,10 +26,10 @@ def make_private_dirs(directory: Path) -> None:
         missing.append(candidate)
     for candidate in reversed(missing):
         try:
-            os.mkdir(candidate, 0o700)
+            os.mkdir(candidate, mode)
         except FileExistsError:
             continue
-        os.chmod(candidate, 0o700)  # exactly 0700, whatever the umask removed
+        os.chmod(candidate, mode)  # exactly, whatever the umask removed
 
 
 def open_private(path: Path) -> IO[bytes]:
@@ -40,6 +42,15 @@ def open_private(path: Path) -> IO[bytes]:
     except BaseException:
         os.close(fd)
         raise
+
+
+def write_shared_file(path: Path, data: str) -> None:
+    """Write DATA (UTF-8) to PATH with mode 0644 exactly, whatever the umask: readable by
+    others, never writable by them."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    with os.fdopen(fd, "wb") as fh:
+        os.fchmod(fd, 0o644)
+        fh.write(data.encode("utf-8"))
 
 
 def write_private_file(path: Path, data: str | bytes) -> None:
