@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from wf.dag.cron import cron_problem
+from wf.dag.keys import TRIGGER_TABLE, names
 from wf.dag.model import Trigger
 from wf.dag.report import Report, quote, unknown_key
 
 __all__ = ["REQUIRED_CONFIG", "TRIGGER_KEYS", "parse_triggers"]
 
-TRIGGER_KEYS = ("type", "config")
+TRIGGER_KEYS = names(TRIGGER_TABLE)
 REQUIRED_CONFIG = {"cron": "schedule", "file_watch": "path", "webhook": "endpoint"}
 
 
