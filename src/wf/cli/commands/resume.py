@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import click
@@ -82,8 +81,8 @@ def command(
       wf resume 3MhOQCKI --rerun extract -j 4
       wf resume 3MhOQCKI --only 'load[region=eu],report'
     """
-    from wf.dag import load_dag
     from wf.executor import executor_for_mode
+    from wf.executor.rundag import load_run_dag
 
     app = app_context()
     store = app.store()
@@ -101,9 +100,7 @@ def command(
     )
     runtime_vars = parse_vars(variables)
     deadline = parse_timeout(timeout)
-    # The stored absolute path is loaded as a path (SPEC §1.1 rule 4, §6.3): a file that is
-    # gone is "workflow not found: PATH", never a workflow-name error.
-    dag = load_dag(Path(run.workflow_file))
+    dag = load_run_dag(store, run)  # its workflow file, or the source kept with the run
     for warning in dag.warnings:
         app.diag("warn", warning)
     debug_plan(app, dag, mode, workers, schedule)
