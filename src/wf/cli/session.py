@@ -15,7 +15,7 @@ import click
 
 from wf.cli.context import AppContext, is_tty
 from wf.cli.exitcodes import ExitCode
-from wf.cli.fmt import Style, short_id
+from wf.cli.fmt import Style, plural, short_id
 from wf.cli.progress import LiveProgress, PlainProgress
 from wf.cli.summary import failure_summary, result_block
 from wf.dag import DAG
@@ -37,8 +37,24 @@ class CancelRequest(threading.Event):
 
 
 @contextmanager
-def signal_cancel(cancel: CancelRequest, *, quiet: bool = False) -> Iterator[None]:
-    """SIGINT/SIGTERM cancel the run; a second one kills at once; a third exits 130."""
+def signal_cancel(
+    cancel: CancelRequest,
+    *,
+    quiet: bool = False,
+    notify: Callable[[str], None] | None = None,
+) -> Iterator[None]:
+    """SIGINT/SIGTERM cancel the run; a second one kills at once; a third exits 130.
+
+    Messages go through NOTIFY (the progress renderer, so that they never land inside a live
+    status area), else straight to stderr.
+    """
+
+    def say(text: str) -> None:
+        if notify is not None:
+            notify(text)
+        else:
+            sys.stderr.write(text + "\n")
+            sys.stderr.flush()
 
     def handler(signum: int, _frame: Any) -> None:
         cancel.signals += 1
@@ -46,14 +62,12 @@ def signal_cancel(cancel: CancelRequest, *, quiet: bool = False) -> Iterator[Non
         if cancel.signals == 1:
             cancel.reason = f"received {name}"
             if not quiet:
-                sys.stderr.write("cancelling run (press Ctrl+C again to kill immediately)\n")
-                sys.stderr.flush()
+                say("cancelling run (press Ctrl+C again to kill immediately)")
             cancel.set()
         elif cancel.signals == 2:
             cancel.hard = True
             if not quiet:
-                sys.stderr.write("killing running tasks\n")
-                sys.stderr.flush()
+                say("killing running tasks")
         else:
             os._exit(ExitCode.INTERRUPTED)
 
@@ -157,6 +171,18 @@ def choose_mode(
     elif stored is not None and stored[0] == "sequential" and not max_parallel:
         workers = app.config.max_parallel
     return mode, workers
+
+
+def debug_plan(app: AppContext, dag: DAG, mode: str, workers: int, schedule: str) -> None:
+    """``-v``: the mode and the order in which nodes become ready, on stderr."""
+    if app.log_level != "debug" and (app._config is None or app.config.log_level != "debug"):
+        return
+    source = dag.file_path or "(text)"
+    app.diag("debug", f"workflow {dag.name}: {source}; {plural(dag.total_tasks, 'task')}")
+    order = schedule if mode == "work_stealing" else "level by level"
+    app.diag("debug", f"mode {mode}, max_parallel {workers}, start order {order}")
+    for i, level in enumerate(dag.levels):
+        app.diag("debug", f"level {i}: {', '.join(level)}")
 
 
 def make_progress(

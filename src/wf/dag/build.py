@@ -55,6 +55,7 @@ def _assemble(definition: WorkflowDefinition, graph: Graph) -> DAG:
         forensic_tasks={task.id: task for task in definition.tasks.values() if task.is_forensic},
         triggers=list(definition.triggers),
         warnings=warnings,
+        source=definition.source,
     )
     if definition.on_failure:
         dag.global_trap = Node(

@@ -127,6 +127,8 @@ class WorkflowDefinition:
     file_path: str = ""
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: The TOML text it was parsed from (kept with runs built from text, so they can resume).
+    source: str = field(default="", repr=False)
 
 
 @dataclass
@@ -168,6 +170,8 @@ class DAG:
     triggers: list[Trigger] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     validated: bool = False
+    #: The TOML text the workflow was parsed from ("" when unknown).
+    source: str = field(default="", repr=False)
 
     def sequential_order(self) -> list[str]:
         """Level 0 to N, ascending node IDs inside each level (SPEC §3.2)."""
@@ -198,6 +202,9 @@ class DAG:
             item["can_run_in_parallel"] = node.can_run_in_parallel
             nodes.append(item)
         out["nodes"] = nodes
+        if not self.file_path and self.source:
+            # A workflow built from text has no file to reload: resume reads this instead.
+            out["workflow_source"] = self.source
         return out
 
     def to_json(self) -> str:

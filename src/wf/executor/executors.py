@@ -115,9 +115,9 @@ class _EngineExecutor:
         self.runner: AttemptRunner = runner
         self.max_parallel = workers if workers > 0 else DEFAULT_WORKERS
         if logs_dir is None:
-            from wf.config import load_config
+            from wf.executor.logdefault import default_logs_dir
 
-            logs_dir = load_config().logs_dir
+            logs_dir = default_logs_dir(store)  # next to the database (docs/api.md)
         self.settings = EngineSettings(
             logs_dir=Path(logs_dir),
             kill_grace=kill_grace,

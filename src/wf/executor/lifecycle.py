@@ -137,7 +137,7 @@ def _current_fingerprint(rs: RunState, spec: NodeSpec) -> str | None:
 def _reuse(rs: RunState, spec: NodeSpec) -> NodeResult:
     prev = rs.previous[spec.node_id]
     rs.emit(
-        K.TASK_SKIPPED,
+        K.TASK_REUSED,
         task_id=spec.node_id,
         task_name=spec.name,
         status="success",
@@ -355,6 +355,7 @@ def _attempts(
     kill_grace = task.kill_grace if task.kill_grace is not None else rs.settings.kill_grace
     total = task.retries + 1
     last: AttemptResult | None = None
+    error: str | None = None
     row = TaskExecution()
     for k in range(1, total + 1):
         n = rs.next_attempt(spec.node_id)
@@ -380,9 +381,15 @@ def _attempts(
         else:
             delay = _retry_delay(task, k)
             insert_row(rs, row)
+            why = error  # the failed attempt's error, as recorded on its row
             rs.audit(
                 "task_retried",
-                {"task_id": spec.node_id, "attempt": n, "delay_ms": round(delay * 1000)},
+                {
+                    "task_id": spec.node_id,
+                    "attempt": n,
+                    "delay_ms": round(delay * 1000),
+                    "error": why,
+                },
             )
             rs.emit(
                 K.TASK_RETRYING,
@@ -391,6 +398,7 @@ def _attempts(
                 attempt=n,
                 status="pending",
                 delay=delay,
+                error=why,
             )
             if delay > 0:
                 yield Sleep(delay, cancel)
@@ -414,6 +422,9 @@ def _attempts(
         def on_start(
             pid: int, start: float, host: str | None = None, row: TaskExecution = row
         ) -> None:
+            log.debug(
+                "spawned %s attempt %d: pid %d: %s", row.task_id, row.attempt, pid, row.command
+            )
             row.state = TaskStatus.RUNNING
             row.start_time = datetime.fromtimestamp(start, UTC)  # taken just before the spawn
             row.pid = pid

@@ -8,9 +8,11 @@ from typing import Any
 import click
 
 from wf.cli.context import app_context
+from wf.cli.fmt import plural
 from wf.cli.session import (
     CancelRequest,
     choose_mode,
+    debug_plan,
     executor_kwargs,
     make_progress,
     parse_timeout,
@@ -22,10 +24,14 @@ from wf.dag import DAG, load_dag
 from wf.dag.unset import unset_variable_warnings
 
 
-def mode_options(func: Any) -> Any:
+def mode_options(func: Any, *, resume: bool = False) -> Any:
     """The executor-selection flags shared by run and resume."""
     options = [
-        click.option("--sequential", is_flag=True, help="Run one task at a time (default)."),
+        click.option(
+            "--sequential",
+            is_flag=True,
+            help="Run one task at a time" + ("." if resume else " (default)."),
+        ),
         click.option("--parallel", is_flag=True, help="Run level by level, in parallel."),
         click.option(
             "--work-stealing",
@@ -51,7 +57,9 @@ def mode_options(func: Any) -> Any:
             "--max-parallel",
             type=int,
             metavar="N",
-            help="Concurrency of the parallel modes (default: config, else 4).",
+            help="Concurrency of the parallel modes (default: "
+            + ("the run's stored value; 0 means the same" if resume else "config, else 4")
+            + ").",
         ),
     ]
     for option in reversed(options):
@@ -59,7 +67,7 @@ def mode_options(func: Any) -> Any:
     return func
 
 
-def run_options(func: Any) -> Any:
+def run_options(func: Any, *, resume: bool = False) -> Any:
     """Options shared by run and resume."""
     options = [
         click.option(
@@ -70,18 +78,25 @@ def run_options(func: Any) -> Any:
             help="Set a variable (repeatable).",
         ),
         click.option(
-            "--timeout", metavar="DURATION", help="Cancel the run after DURATION (e.g. 90s, 1h30m)."
+            "--timeout",
+            metavar="DURATION",
+            help=f"Cancel the {'resume' if resume else 'run'} after DURATION (e.g. 90s, 1h30m).",
         ),
         click.option("--print-output", is_flag=True, help="Print each task's output."),
         click.option(
-            "--clean-env", is_flag=True, help="Start every task with an empty environment."
+            "--clean-env",
+            is_flag=True,
+            help="Start every task with an empty environment"
+            + (" (default: the run's stored setting)." if resume else "."),
         ),
         click.option("--plain", is_flag=True, help="Plain progress lines, even on a terminal."),
         click.option(
             "--json",
             "as_json",
             is_flag=True,
-            help="No progress; print the result (or the plan) as JSON.",
+            help="No progress; print the result as JSON."
+            if resume
+            else "No progress; print the result (or the plan) as JSON.",
         ),
     ]
     for option in reversed(options):
@@ -99,7 +114,7 @@ def plan_text(dag: DAG, mode: str, workers: int) -> str:
         f"Execution Levels: {len(dag.levels)}",
     ]
     for i, level in enumerate(dag.levels):
-        lines.append(f"Level {i} ({len(level)} tasks):")
+        lines.append(f"Level {i} ({plural(len(level), 'task')}):")
         for node_id in level:
             node = dag.nodes[node_id]
             lines.append(f"  - {node_id}" + (" [PARALLEL]" if node.can_run_in_parallel else ""))
@@ -190,6 +205,7 @@ def command(
     from wf.executor import executor_for_mode
 
     store = app.store()
+    debug_plan(app, dag, mode, workers, schedule)
     executor = executor_for_mode(
         mode,
         store,
@@ -200,7 +216,8 @@ def command(
     progress = make_progress(dag, mode, plain=plain, as_json=as_json, resume=False)
     cancel = CancelRequest()
     try:
-        with signal_cancel(cancel, quiet=as_json):
+        notify = progress.notice if progress is not None else None
+        with signal_cancel(cancel, quiet=as_json, notify=notify):
             run = executor.execute(
                 dag,
                 progress=progress,
