@@ -88,7 +88,7 @@ def command(
     deadline = parse_timeout(timeout)
     # The stored absolute path is loaded as a path (SPEC §1.1 rule 4, §6.3): a file that is
     # gone is "workflow not found: PATH", never a workflow-name error.
-    dag = load_dag(Path(run.workflow_file))
+    dag = load_dag(Path(run.workflow_file), pools=app.config.pools)
     for warning in dag.warnings:
         app.diag("warn", warning)
     executor = executor_for_mode(
