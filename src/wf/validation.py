@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from wf.dag import DAG, WorkflowError, load_dag
+from wf.dag.unset import unset_variable_warnings
 
 
 @dataclass
@@ -90,7 +91,7 @@ def validate_workflow(
         execution_levels=[list(level) for level in dag.levels],
         execution_order=dag.sequential_order(),
         parallelisable_tasks=sum(len(level) for level in dag.levels if len(level) > 1),
-        warnings=list(dag.warnings),
+        warnings=list(dag.warnings) + unset_variable_warnings(dag),
         triggers=[{"type": t.type, "config": dict(t.config)} for t in dag.triggers],
         pools=dict(sorted(dag.pools.items())),
         task_pools={n: dict(node.task.pools) for n, node in dag.nodes.items() if node.task.pools},

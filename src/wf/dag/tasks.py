@@ -199,9 +199,10 @@ class _TaskReader:
             try:
                 parse_condition(condition)
             except ConditionError as exc:
-                self.report.warn(
-                    f"task {show(self.task_id)}: condition syntax error at position "
-                    f"{exc.position}: {exc.reason} (the task will fail when reached)"
+                # An `if` that can never be evaluated is an error (docs/workflow-files.md).
+                self.report.error(
+                    f"task {show(self.task_id)}: invalid condition {quote(condition)}: "
+                    f"{exc.reason} at position {exc.position}"
                 )
         self.task.condition = condition
 
