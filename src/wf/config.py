@@ -55,6 +55,8 @@ class Config:
     max_parallel: int = DEFAULT_MAX_PARALLEL
     kill_grace: float = DEFAULT_KILL_GRACE
     log_max_bytes: int = DEFAULT_LOG_MAX_BYTES
+    #: Default resource pools (name -> capacity) that a workflow's ``[pools]`` may override.
+    pools: dict[str, int] = field(default_factory=dict)
     config_exists: bool = False
     warnings: list[str] = field(default_factory=list)
 
@@ -98,7 +100,7 @@ def _read_file(path: Path) -> dict[str, Any]:
 
 
 def _check_keys(data: dict[str, Any], warnings: list[str]) -> None:
-    top = [*CONFIG_KEYS, "paths"]
+    top = [*CONFIG_KEYS, "paths", "pools"]
     for key in data:
         if key in PATH_KEYS:
             # A path key outside [paths], e.g. appended after the tables of the file.
@@ -229,8 +231,17 @@ def load_config(
         else:
             settings[key] = _parse_setting(key, default, "defaults")
 
+    pools: dict[str, int] = {}
+    if "pools" in data:
+        from wf.dag.pools import parse_capacities
+
+        pools, problems = parse_capacities(data["pools"], "config: ")
+        if problems:
+            raise ConfigError(problems[0])
+
     return Config(
         config_path=cfg_path,
+        pools=pools,
         home=home_path,
         workflows_dir=resolved["workflows"],
         logs_dir=resolved["logs"],
@@ -271,4 +282,7 @@ def default_config_text() -> str:
 # paths.workflows = "workflows"   # WF_PATHS_WORKFLOWS
 # paths.logs      = "logs"        # WF_PATHS_LOGS
 # paths.database  = "wf.db"       # WF_PATHS_DATABASE
+
+# Default resource pools, pool = capacity; a workflow's [pools] table overrides them.
+# pools.gpu = 1
 """

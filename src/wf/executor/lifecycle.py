@@ -30,6 +30,7 @@ from wf.files import make_private_dirs
 from wf.security import validate_working_dir
 from wf.storage import TaskExecution, TaskStatus
 from wf.storage.times import now_utc
+from wf.telemetry import traceparent
 
 log = logging.getLogger("wf.executor")
 
@@ -315,6 +316,8 @@ def _environment(
     env["WF_TASK_ID"] = spec.node_id
     env["WF_ATTEMPT"] = str(attempt)
     env["WF_OUTPUT"] = output
+    if rs.traced:
+        env["TRACEPARENT"] = traceparent(rs.run_id, spec.node_id, attempt)
     return env
 
 
@@ -399,6 +402,7 @@ def _attempts(
                 status="pending",
                 delay=delay,
                 error=why,
+                exit_code=last.exit_code if last is not None else None,
             )
             if delay > 0:
                 yield Sleep(delay, cancel)
@@ -522,6 +526,7 @@ def _success(rs: RunState, spec: NodeSpec, row: TaskExecution, result: AttemptRe
         task_name=spec.name,
         attempt=row.attempt,
         status="success",
+        exit_code=0,
     )
     _emit_output(rs, spec, result.log_head)
     return NodeResult(
@@ -576,6 +581,7 @@ def _cancelled(
         attempt=row.attempt,
         status="cancelled",
         error=error,
+        exit_code=row.exit_code,
     )
     return NodeResult(
         spec.node_id,
@@ -612,6 +618,7 @@ def _final_failure(rs: RunState, spec: NodeSpec, result: NodeResult) -> Steps[No
         status="failed",
         error=result.error,
         reason="failure ignored" if result.ignored else None,
+        exit_code=result.exit_code,
     )
     _emit_output(rs, spec, result.log_head)
     return result

@@ -100,7 +100,8 @@ def command(
     )
     runtime_vars = parse_vars(variables)
     deadline = parse_timeout(timeout)
-    dag = load_run_dag(store, run)  # its workflow file, or the source kept with the run
+    # its workflow file, or the source kept with the run
+    dag = load_run_dag(store, run, pools=app.config.pools)
     for warning in dag.warnings:
         app.diag("warn", warning)
     debug_plan(app, dag, mode, workers, schedule)

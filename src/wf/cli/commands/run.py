@@ -113,6 +113,9 @@ def plan_text(dag: DAG, mode: str, workers: int) -> str:
         f"Total Tasks: {dag.total_tasks}",
         f"Execution Levels: {len(dag.levels)}",
     ]
+    if dag.pools:
+        shown = ", ".join(f"{name} = {capacity}" for name, capacity in sorted(dag.pools.items()))
+        lines.append(f"Pools: {shown}")
     for i, level in enumerate(dag.levels):
         lines.append(f"Level {i} ({plural(len(level), 'task')}):")
         for node_id in level:
@@ -120,6 +123,9 @@ def plan_text(dag: DAG, mode: str, workers: int) -> str:
             lines.append(f"  - {node_id}" + (" [PARALLEL]" if node.can_run_in_parallel else ""))
             if node.task.condition:
                 lines.append(f"    Condition: {node.task.condition}")
+            if node.task.pools:
+                weights = ", ".join(f"{p} = {w}" for p, w in sorted(node.task.pools.items()))
+                lines.append(f"    Pools: {weights}")
     return "\n".join(lines)
 
 
@@ -133,6 +139,7 @@ def plan_json(dag: DAG, mode: str, workers: int) -> dict[str, Any]:
         "max_parallel": workers,
         "global_trap": dag.global_trap.task.id if dag.global_trap is not None else None,
         "forensic_tasks": sorted(dag.forensic_tasks),
+        "pools": dict(sorted(dag.pools.items())),
         "levels": [
             {
                 "level": i,
@@ -143,6 +150,7 @@ def plan_json(dag: DAG, mode: str, workers: int) -> dict[str, Any]:
                         "can_run_in_parallel": dag.nodes[node_id].can_run_in_parallel,
                         "depends_on": list(dag.nodes[node_id].dependencies),
                         "condition": dag.nodes[node_id].task.condition or None,
+                        "pools": dict(dag.nodes[node_id].task.pools),
                     }
                     for node_id in level
                 ],
@@ -192,7 +200,7 @@ def command(
     )
     runtime_vars = parse_vars(variables)
     deadline = parse_timeout(timeout)
-    dag = load_dag(workflow, workflows_dir=app.config.workflows_dir)
+    dag = load_dag(workflow, workflows_dir=app.config.workflows_dir, pools=app.config.pools)
     for warning in dag.warnings + unset_variable_warnings(dag, runtime_vars):
         app.diag("warn", warning)
     if dry_run:
