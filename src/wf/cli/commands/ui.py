@@ -71,27 +71,26 @@ def command(host: str, port: int, open_browser: bool) -> int:
     bound = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
     address = f"http://{shown}:{bound}/"
-    click.echo(f"wf ui: serving {address} (Ctrl+C to stop)")
-    if not is_loopback(host):
+    if not is_loopback(host):  # on stderr before the address: seen by whoever reads it
         click.echo(
-            f"warning: listening on {host}: the web UI has no authentication; anyone who can "
-            "reach this address can read every run and log",
+            f"warning: listening on {host}: the web UI has no authentication; anyone who "
+            "can reach this address can read every run and log",
             err=True,
         )
-    allowed = None if not is_loopback(host) else {"127.0.0.1", "localhost", "::1", host}
-    app = create_app(config, allowed_hosts=allowed)
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            log_level="warning",
-            access_log=False,
-            timeout_graceful_shutdown=1,
-            lifespan="on",
+    try:  # Ctrl+C at any moment from here on is the normal way to stop: exit 0
+        click.echo(f"wf ui: serving {address} (Ctrl+C to stop)")
+        allowed = None if not is_loopback(host) else {"127.0.0.1", "localhost", "::1", host}
+        server = uvicorn.Server(
+            uvicorn.Config(
+                create_app(config, allowed_hosts=allowed),
+                log_level="warning",
+                access_log=False,
+                timeout_graceful_shutdown=1,
+                lifespan="on",
+            )
         )
-    )
-    if open_browser:
-        threading.Timer(0.5, webbrowser.open, args=(address,)).start()
-    try:
+        if open_browser:
+            threading.Timer(0.5, webbrowser.open, args=(address,)).start()
         server.run(sockets=[sock])
     except KeyboardInterrupt:
         pass
