@@ -33,6 +33,7 @@ GUIDE_PAGES = [
     "cli.md",
     "json.md",
     "configuration.md",
+    "schema.md",
 ]
 
 

@@ -100,13 +100,21 @@ def _read_file(path: Path) -> dict[str, Any]:
 def _check_keys(data: dict[str, Any], warnings: list[str]) -> None:
     top = [*CONFIG_KEYS, "paths"]
     for key in data:
-        if key not in top:
+        if key in PATH_KEYS:
+            # A path key outside [paths], e.g. appended after the tables of the file.
+            warnings.append(f'config: unknown key "{key}" (did you mean "paths.{key}"?)')
+        elif key not in top:
             warnings.append(f'config: unknown key "{key}"{_suggest(key, top)}')
     paths = data.get("paths", {})
     if not isinstance(paths, dict):
         raise ConfigError('config: key "paths" must be a table')
     for key in paths:
-        if key not in PATH_KEYS:
+        if key in CONFIG_KEYS:
+            warnings.append(
+                f'config: unknown key "paths.{key}" (did you mean the top-level '
+                f'"{key}"? put it above the [paths] table, or write it without "paths.")'
+            )
+        elif key not in PATH_KEYS:
             warnings.append(f'config: unknown key "paths.{key}"{_suggest(key, list(PATH_KEYS))}')
 
 
@@ -257,9 +265,10 @@ def default_config_text() -> str:
 # Per-attempt log cap in bytes (WF_LOG_MAX_BYTES).
 # log_max_bytes = 67108864
 
-[paths]
-# Relative paths are resolved against this file's directory.
-# workflows = "workflows"   # WF_PATHS_WORKFLOWS
-# logs      = "logs"        # WF_PATHS_LOGS
-# database  = "wf.db"       # WF_PATHS_DATABASE
+# Where wf keeps its files. Relative paths are resolved against this file's directory.
+# These are dotted keys of the [paths] table, so that the file opens no table and a line
+# appended at its end is still a top-level setting.
+# paths.workflows = "workflows"   # WF_PATHS_WORKFLOWS
+# paths.logs      = "logs"        # WF_PATHS_LOGS
+# paths.database  = "wf.db"       # WF_PATHS_DATABASE
 """

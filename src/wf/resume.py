@@ -16,6 +16,7 @@ from wf.executor.events import EventDispatcher, ProgressCallback
 from wf.executor.events import ProgressEventKind as K
 from wf.executor.executors import record_graph, validate_options
 from wf.executor.heartbeat import Heartbeat
+from wf.executor.runner import RunnerSession
 from wf.executor.runstate import NodeStatus, RunState
 from wf.executor.writer import StoreWriter, quick_nodes
 from wf.storage import RESUMABLE_RUN_STATUSES, Run, RunStatus, TaskExecution, TaskStatus
@@ -164,6 +165,50 @@ def resume_run(
     nodes, forced, flag, selection = plan_selection(
         dag, previous, from_task=from_task, only=only, rerun=rerun
     )
+    session = executor.runner.open()  # a runner that cannot be reached raises before the claim
+    try:
+        return _resume_claimed(
+            executor,
+            session,
+            run,
+            dag,
+            previous,
+            highest,
+            nodes,
+            forced,
+            flag,
+            selection,
+            progress=progress,
+            print_output=print_output,
+            clean_env=clean_env,
+            runtime_vars=runtime_vars,
+            cancel=cancel,
+            timeout=timeout,
+        )
+    finally:
+        session.close()
+
+
+def _resume_claimed(
+    executor: _EngineExecutor,
+    session: RunnerSession,
+    run: Run,
+    dag: DAG,
+    previous: dict[str, TaskExecution],
+    highest: dict[str, int],
+    nodes: list[str],
+    forced: set[str],
+    flag: str,
+    selection: dict[str, object] | None,
+    *,
+    progress: ProgressCallback | None,
+    print_output: bool,
+    clean_env: bool | None,
+    runtime_vars: Mapping[str, str] | None,
+    cancel: threading.Event | None,
+    timeout: float | None,
+) -> Run:
+    store = executor.store
     pid, host, started_at = current_owner()
     now = now_utc()
     if not store.claim_run_for_resume(
@@ -230,7 +275,9 @@ def resume_run(
         durations = store.task_durations(dag.name)
         rs.quick = quick_nodes(durations)
         priority, _ = executor.scheduling(dag, nodes, durations)
-        status, error, failed_task = executor.schedule_nodes(rs, nodes, priority, cancel, timeout)
+        status, error, failed_task = executor.schedule_nodes(
+            rs, nodes, priority, cancel, timeout, session
+        )
         if status is RunStatus.SUCCESS and selection is not None and flag in ("from", "only"):
             unfinished = [
                 n
@@ -244,7 +291,9 @@ def resume_run(
             if unfinished:
                 status = RunStatus.FAILED
                 error = f"{len(unfinished)} task(s) have not succeeded: " + ", ".join(unfinished)
-        return finish_run(rs, run, status, error, failed_task, heartbeat, warn=executor.warn)
+        return finish_run(
+            rs, run, status, error, failed_task, heartbeat, session, warn=executor.warn
+        )
     finally:
         heartbeat.stop()
         rs.writer.close()

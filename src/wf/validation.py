@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from wf.dag import DAG, WorkflowError, load_dag
+from wf.dag.unset import unset_variable_warnings
 
 
 @dataclass
@@ -80,7 +81,7 @@ def validate_workflow(
         execution_levels=[list(level) for level in dag.levels],
         execution_order=dag.sequential_order(),
         parallelisable_tasks=sum(len(level) for level in dag.levels if len(level) > 1),
-        warnings=list(dag.warnings),
+        warnings=list(dag.warnings) + unset_variable_warnings(dag),
         triggers=[{"type": t.type, "config": dict(t.config)} for t in dag.triggers],
         dag=dag,
     )

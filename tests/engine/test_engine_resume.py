@@ -302,7 +302,7 @@ def test_resume_only_matrix_base_name_selects_all_expansions(write_dag, engine, 
 def test_resume_restores_variable_owners(write_dag, engine, gate):
     dag_text = chain(gate).replace(
         '[tasks.c]\n        cmd = "echo c"',
-        '[tasks.c]\n        cmd = "echo c"\n        register = "x"',
+        "[tasks.c]\n        cmd = 'echo x=c >> \"$WF_OUTPUT\"'",
     )
     first = engine.run(write_dag(dag_text))
     gate.touch()

@@ -182,8 +182,10 @@ def test_drive_runs_a_lifecycle_that_sleeps_and_spawns(tmp_path: Path) -> None:
 
     def steps() -> Steps[list[object]]:
         slept = yield Sleep(0.01, cancel)
-        first = yield Spawn(_spec(tmp_path, "d1", "exit 3"), cancel, lambda pid, t: None)
-        second = yield Spawn(_spec(tmp_path, "d2", "echo ok"), cancel, lambda pid, t: None)
+        first = yield Spawn(_spec(tmp_path, "d1", "exit 3"), cancel, lambda pid, t, host=None: None)
+        second = yield Spawn(
+            _spec(tmp_path, "d2", "echo ok"), cancel, lambda pid, t, host=None: None
+        )
         return [slept, first, second]
 
     slept, first, second = drive(steps(), on_started=lambda: starts.append(1))
@@ -203,7 +205,7 @@ def test_drive_throws_a_failed_log_creation_into_the_lifecycle(tmp_path: Path) -
         spec = _spec(tmp_path, "e", "true")
         spec.log_path = tmp_path / "nope" / "e.log"
         try:
-            yield Spawn(spec, cancel, lambda pid, t: None)
+            yield Spawn(spec, cancel, lambda pid, t, host=None: None)
         except OSError as exc:
             return f"caught {type(exc).__name__}"
         return "not raised"

@@ -33,6 +33,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "diff": ("diff", "Compare two runs task by task and variable by variable."),
     "export": ("export", "Export a run as JSON, or as a tar.gz with its logs."),
     "health": ("health", "Check the database, stale runs, workflows and disk usage."),
+    "schema": ("schema", "Print the JSON Schema of workflow files, for editors."),
     "ui": ("ui", "Serve the read-only web UI: history, live graphs, logs (extra 'ui')."),
 }
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from collections.abc import Callable
 from typing import Any
 
 from wf.dag.gcpause import gc_paused
 from wf.dag.graph import Graph, analyse
+from wf.dag.keys import WORKFLOW_TABLE, names
 from wf.dag.model import WorkflowDefinition, WorkflowError
 from wf.dag.report import Report, quote, unknown_key
 from wf.dag.source import locate_workflow, read_workflow_text
@@ -25,7 +27,7 @@ __all__ = [
     "parse_workflow_text",
 ]
 
-WORKFLOW_KEYS = ("name", "description", "tags", "on_failure", "triggers", "tasks")
+WORKFLOW_KEYS = names(WORKFLOW_TABLE)
 _TOML_POSITION_RE = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
 _NOT_IN_NAME_RE = re.compile(r"[^A-Za-z0-9_-]+")
 
@@ -105,22 +107,71 @@ def _read_document(
     document: dict[str, Any], stem: str, definition: WorkflowDefinition, report: Report
 ) -> Graph:
     for key in document:
-        if key not in WORKFLOW_KEYS:
+        if key not in _WORKFLOW_READERS:
             report.error(unknown_key(key, WORKFLOW_KEYS))
-    definition.name = _workflow_name(document, stem, report)
-    definition.description = _string(document, "description", report)
-    definition.on_failure = _string(document, "on_failure", report)
-    tags = document.get("tags", [])
-    if isinstance(tags, list) and all(isinstance(tag, str) for tag in tags):
-        definition.tags = list(tags)
-    else:
-        report.error('key "tags" must be an array of strings')
-    definition.triggers = parse_triggers(document.get("triggers", []), report)
-
-    unusable = _read_tasks(document.get("tasks"), definition, report)
+    # Every key is read, present or not: the defaults and "no tasks" come from the readers.
+    unusable: set[str] = set()
+    for read in _WORKFLOW_READERS.values():
+        unusable |= read(document, stem, definition, report)
     graph = analyse(definition, unusable=unusable)
     report.errors.extend(graph.errors)
     return graph
+
+
+def _read_name(doc: dict[str, Any], stem: str, out: WorkflowDefinition, report: Report) -> set[str]:
+    out.name = _workflow_name(doc, stem, report)
+    return set()
+
+
+def _read_description(
+    doc: dict[str, Any], stem: str, out: WorkflowDefinition, report: Report
+) -> set[str]:
+    out.description = _string(doc, "description", report)
+    return set()
+
+
+def _read_tags(doc: dict[str, Any], stem: str, out: WorkflowDefinition, report: Report) -> set[str]:
+    tags = doc.get("tags", [])
+    if isinstance(tags, list) and all(isinstance(tag, str) for tag in tags):
+        out.tags = list(tags)
+    else:
+        report.error('key "tags" must be an array of strings')
+    return set()
+
+
+def _read_on_failure(
+    doc: dict[str, Any], stem: str, out: WorkflowDefinition, report: Report
+) -> set[str]:
+    out.on_failure = _string(doc, "on_failure", report)
+    return set()
+
+
+def _read_triggers(
+    doc: dict[str, Any], stem: str, out: WorkflowDefinition, report: Report
+) -> set[str]:
+    out.triggers = parse_triggers(doc.get("triggers", []), report)
+    return set()
+
+
+def _read_tasks_key(
+    doc: dict[str, Any], stem: str, out: WorkflowDefinition, report: Report
+) -> set[str]:
+    return _read_tasks(doc.get("tasks"), out, report)
+
+
+_Reader = Callable[[dict[str, Any], str, WorkflowDefinition, Report], set[str]]
+# One reader per key of the table; a key without a reader fails here, at import.
+_WORKFLOW_READERS: dict[str, _Reader] = {
+    key: {
+        "name": _read_name,
+        "description": _read_description,
+        "tags": _read_tags,
+        "on_failure": _read_on_failure,
+        "triggers": _read_triggers,
+        "tasks": _read_tasks_key,
+    }[key]
+    for key in WORKFLOW_KEYS
+}
 
 
 def _string(document: dict[str, Any], key: str, report: Report) -> str:

@@ -11,6 +11,7 @@ from typing import Any
 
 from wf.contextmap import RESERVED_NAMES, ConditionError, parse_condition
 from wf.dag.duration import DurationError, format_duration, parse_duration
+from wf.dag.keys import TASK_TABLE, names
 from wf.dag.matrix import parse_matrix
 from wf.dag.model import TASK_TYPE_FORENSIC, TASK_TYPE_NORMAL, TaskDefinition
 from wf.dag.report import Report, quote, show, unknown_key
@@ -19,27 +20,7 @@ from wf.security import validate_env_key, validate_variable_name, validate_worki
 
 __all__ = ["TASK_KEYS", "parse_task"]
 
-TASK_KEYS = (
-    "name",
-    "description",
-    "type",
-    "cmd",
-    "depends_on",
-    "working_dir",
-    "env",
-    "clean_env",
-    "if",
-    "matrix",
-    "register",
-    "ignore_failure",
-    "retries",
-    "retry_delay",
-    "retry_backoff",
-    "retry_max_delay",
-    "timeout",
-    "kill_grace",
-    "on_failure",
-)
+TASK_KEYS = names(TASK_TABLE)
 _TASK_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,128}")
 # The placeholder form of SPEC §2.3; text outside it is literal.
 _PLACEHOLDER_RE = re.compile(r"\{\{\.[A-Za-z0-9_.+\-\[\]=,]+\}\}")
@@ -217,9 +198,10 @@ class _TaskReader:
             try:
                 parse_condition(condition)
             except ConditionError as exc:
-                self.report.warn(
-                    f"task {show(self.task_id)}: condition syntax error at position "
-                    f"{exc.position}: {exc.reason} (the task will fail when reached)"
+                # An `if` that can never be evaluated is an error (docs/workflow-files.md).
+                self.report.error(
+                    f"task {show(self.task_id)}: invalid condition {quote(condition)}: "
+                    f"{exc.reason} at position {exc.position}"
                 )
         self.task.condition = condition
 

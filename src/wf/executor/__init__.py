@@ -1,4 +1,7 @@
-"""Executors: run a DAG sequentially, level by level, or work-stealing (SPEC §4, §10.4)."""
+"""Executors: run a DAG sequentially, level by level, or work-stealing, on this machine or a
+Dask cluster, through one ``AttemptRunner`` seam (docs/executors.md, docs/architecture.md)."""
+
+from typing import Any
 
 from wf.executor.events import ProgressEvent, ProgressEventKind
 from wf.executor.executors import (
@@ -8,13 +11,38 @@ from wf.executor.executors import (
     WorkStealingExecutor,
     executor_for_mode,
 )
+from wf.executor.local import LocalRunner
+from wf.executor.runner import (
+    AttemptHandle,
+    AttemptResult,
+    AttemptRunner,
+    AttemptSpec,
+    Outcome,
+    RunnerSession,
+)
 
 __all__ = [
+    "AttemptHandle",
+    "AttemptResult",
+    "AttemptRunner",
+    "AttemptSpec",
     "Executor",
+    "LocalRunner",
+    "Outcome",
     "ParallelExecutor",
     "ProgressEvent",
     "ProgressEventKind",
+    "RunnerSession",
     "SequentialExecutor",
     "WorkStealingExecutor",
     "executor_for_mode",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``DaskExecutor`` and ``DaskRunner`` are imported on first use (they need ``wf[dask]``)."""
+    if name in ("DaskExecutor", "DaskRunner"):
+        from wf.executor import dask
+
+        return getattr(dask, name)
+    raise AttributeError(f"module 'wf.executor' has no attribute {name!r}")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from wf.executor.cancel import AttemptCancel
-from wf.executor.runner import AttemptSpec
+from wf.executor.runner import AttemptResult, AttemptSpec, OnStart, RunnerSession
 
 
 @dataclass
@@ -22,7 +22,7 @@ class Spawn:
 
     spec: AttemptSpec
     cancel: AttemptCancel
-    on_start: Callable[[int, float], None]
+    on_start: OnStart
 
 
 @dataclass
@@ -34,16 +34,25 @@ class Sleep:
 
 
 Effect = Spawn | Sleep
-OnStart = Callable[[int, float], None]
 T = TypeVar("T")
 Steps = Generator[Effect, object, T]
 
 
-def drive(steps: Steps[T], on_started: Callable[[], None] | None = None) -> T:
-    """Run STEPS to the end in this thread, blocking on each effect; ON_STARTED runs after
-    each attempt has started."""
-    from wf.executor.reactor import run_attempt
+def drive(
+    steps: Steps[T],
+    session: RunnerSession | None = None,
+    on_started: Callable[[], None] | None = None,
+) -> T:
+    """Run STEPS to the end in this thread, blocking on each effect; attempts run in SESSION
+    (a local one of its own when None). ON_STARTED runs after each attempt has started."""
+    if session is None:
+        from wf.executor.local import LocalSession
 
+        local = LocalSession()
+        try:
+            return drive(steps, local, on_started)
+        finally:
+            local.close()
     value: object = None
     error: OSError | None = None
     while True:
@@ -58,12 +67,24 @@ def drive(steps: Steps[T], on_started: Callable[[], None] | None = None) -> T:
             continue
         on_start = effect.on_start
 
-        def started(pid: int, start: float, on_start: OnStart = on_start) -> None:
-            on_start(pid, start)
+        def started(
+            pid: int, start: float, host: str | None = None, on_start: OnStart = on_start
+        ) -> None:
+            on_start(pid, start, host)
             if on_started is not None:
                 on_started()
 
         try:
-            value = run_attempt(effect.spec, effect.cancel, on_start=started)
+            value = run_in(session, effect.spec, effect.cancel, started)
         except OSError as exc:
             error = exc
+
+
+def run_in(
+    session: RunnerSession, spec: AttemptSpec, cancel: AttemptCancel, on_start: OnStart
+) -> AttemptResult:
+    """Run one attempt in SESSION to its end, blocking (no other attempt may be in flight)."""
+    handle = session.start(spec, cancel, on_start=on_start)
+    while handle.result is None:
+        session.wait(0.1)
+    return handle.result

@@ -19,7 +19,7 @@ from wf.executor.heartbeat import Heartbeat
 from wf.executor.hook import run_failure_hook
 from wf.executor.lifecycle import NodeSpec, force_set, run_node, run_trap_node
 from wf.executor.policy import LevelPolicy, SchedulerPolicy, SequentialPolicy, WorkStealingPolicy
-from wf.executor.reactor import Attempt, Reactor
+from wf.executor.runner import AttemptHandle, RunnerSession
 from wf.executor.runstate import NodeResult, NodeStatus, RunState
 from wf.executor.writer import START_DELAY
 from wf.storage import Run, RunStatus
@@ -96,22 +96,22 @@ def schedule(
     policy: SchedulerPolicy,
     workers: int,
     external: ExternalCancel,
+    session: RunnerSession,
 ) -> None:
     """Run the nodes the policy hands out, up to WORKERS at once, until nothing more can start.
 
     One thread does everything: each node's lifecycle is a generator that yields when it must
-    wait (an attempt, a retry delay); the reactor spawns the attempts and reports them when
-    they are over, and the loop then moves their nodes on, commits queued records when they
+    wait (an attempt, a retry delay); the runner session starts the attempts and reports them
+    when they are over, and the loop then moves their nodes on, commits queued records when they
     are due and starts whatever became ready. No thread switches on the hot path.
     """
-    reactor = Reactor()
     nodes: dict[str, Steps[NodeResult]] = {}  # node ID -> its lifecycle, while it runs
     sleepers: list[tuple[float, int, str, AttemptCancel]] = []  # heap of retry delays
     crash: list[BaseException] = []
     count = itertools.count()
     # Attempts started since the last commit, with the time by which a still running one must
     # be on record (see ``writer``): at once, or START_DELAY later for a quick node.
-    unrecorded: list[tuple[float, Attempt]] = []
+    unrecorded: list[tuple[float, AttemptHandle]] = []
 
     def record_due() -> float | None:
         """When the started attempts not yet on record must be committed (those still running)."""
@@ -122,7 +122,7 @@ def schedule(
         if policy.mode == "work_stealing":
             rs.failfast.cancel(f"task {node_id} failed")
             policy.stop()
-            reactor.sweep_soon()
+            session.wake()
 
     def finished(node_id: str, outcome: NodeResult | BaseException) -> None:
         del nodes[node_id]
@@ -161,7 +161,7 @@ def schedule(
                 value = effect.cancel.is_set()
                 continue
             try:
-                attempt = reactor.start(
+                attempt = session.start(
                     effect.spec, effect.cancel, on_start=effect.on_start, tag=node_id
                 )
             except Exception as exc:  # OSError: a failed start; anything else: a crash
@@ -198,38 +198,43 @@ def schedule(
     # No more at once than nodes: `-j 1000000` must not size anything by a million.
     slots = max(1, min(workers, len(rs.dag.nodes)))
     writer = rs.writer
-    try:
-        external.check()  # a run cancelled before it starts starts nothing
+    external.check()  # a run cancelled before it starts starts nothing
+    start_ready()
+    while nodes:
+        now = time.monotonic()
+        timeout = _TICK
+        if sleepers:
+            timeout = min(timeout, sleepers[0][0] - now)
+        for due in (writer.due_at, record_due()):
+            if due is not None:
+                timeout = min(timeout, due - now)
+        over = session.wait(max(0.0, timeout))
+        if session.fatal is not None and rs.runner_error is None:
+            # The runner is gone (e.g. the Dask scheduler): its attempts failed, and nothing
+            # more can run; fail-fast keeps their nodes from retrying.
+            rs.runner_error = session.fatal
+            rs.failfast.cancel(session.fatal)
+            policy.stop()
+            session.wake()
+        for attempt in over:
+            assert isinstance(attempt.tag, str)
+            step(attempt.tag, attempt.result)
+        now = time.monotonic()
+        if sleepers:
+            wake_sleepers(now)
+        was_set = rs.run_cancel.is_set()
+        external.check()
+        if rs.run_cancel.is_set() and not was_set:
+            policy.stop()
+            session.wake()
         start_ready()
-        while nodes:
-            now = time.monotonic()
-            timeout = _TICK
-            if sleepers:
-                timeout = min(timeout, sleepers[0][0] - now)
-            for due in (writer.due_at, record_due()):
-                if due is not None:
-                    timeout = min(timeout, due - now)
-            for attempt in reactor.wait(max(0.0, timeout)):
-                assert isinstance(attempt.tag, str)
-                step(attempt.tag, attempt.result)
-            now = time.monotonic()
-            if sleepers:
-                wake_sleepers(now)
-            was_set = rs.run_cancel.is_set()
-            external.check()
-            if rs.run_cancel.is_set() and not was_set:
-                policy.stop()
-                reactor.sweep_soon()
-            start_ready()
-            now = time.monotonic()
-            started_due = record_due()
-            if started_due is not None and now >= started_due:
-                writer.flush()
-                unrecorded.clear()
-            elif writer.flush_if_due(now):
-                unrecorded.clear()
-    finally:
-        reactor.close()
+        now = time.monotonic()
+        started_due = record_due()
+        if started_due is not None and now >= started_due:
+            writer.flush()
+            unrecorded.clear()
+        elif writer.flush_if_due(now):
+            unrecorded.clear()
     if crash:
         raise crash[0]
 
@@ -254,6 +259,8 @@ def decide_outcome(rs: RunState, scheduled: list[str]) -> tuple[RunStatus, str |
         error = "cancelled" if reason == API_CANCEL_REASON else f"cancelled: {reason}"
         return RunStatus.CANCELLED, error, None
     cause = root_cause(rs)
+    if rs.runner_error is not None:
+        return RunStatus.FAILED, rs.runner_error, cause.node_id if cause is not None else None
     if cause is not None:
         return RunStatus.FAILED, failure_message(cause), cause.node_id
     missing = [n for n in scheduled if n not in rs.results]
@@ -266,7 +273,9 @@ def decide_outcome(rs: RunState, scheduled: list[str]) -> tuple[RunStatus, str |
     return RunStatus.SUCCESS, None, None
 
 
-def run_global_trap(rs: RunState, failed_task: str | None, error: str) -> None:
+def run_global_trap(
+    rs: RunState, failed_task: str | None, error: str, session: RunnerSession
+) -> None:
     """Fire the workflow's global trap after the run is determined failed (SPEC §4.9)."""
     trap = rs.dag.global_trap
     if trap is None or rs.run_cancel.is_set() or not rs.claim_trap(GLOBAL_TRAP_ID):
@@ -280,7 +289,7 @@ def run_global_trap(rs: RunState, failed_task: str | None, error: str) -> None:
     )
     spec = NodeSpec(GLOBAL_TRAP_ID, trap.task, trap.task.name, is_forensic=True)
     with _watch_external(rs):
-        drive(run_trap_node(rs, spec, failed_task, error), on_started=rs.writer.flush)
+        drive(run_trap_node(rs, spec, failed_task, error), session, on_started=rs.writer.flush)
 
 
 @contextlib.contextmanager
@@ -315,12 +324,13 @@ def finish_run(
     error: str | None,
     failed_task: str | None,
     heartbeat: Heartbeat,
+    session: RunnerSession,
     *,
     warn: Callable[[str], None] | None = None,
 ) -> Run:
     """§4.1 steps 7–10: global trap, final snapshot, run row, records, hook."""
     if status is RunStatus.FAILED:
-        run_global_trap(rs, failed_task, error or "")
+        run_global_trap(rs, failed_task, error or "", session)
     rs.snapshot("final", full=True)
     rs.writer.flush()
     end = now_utc()

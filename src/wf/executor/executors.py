@@ -24,6 +24,7 @@ from wf.executor.events import ProgressEventKind as K
 from wf.executor.heartbeat import Heartbeat
 from wf.executor.logdirs import prepare_log_dirs
 from wf.executor.priority import CRITICAL_PATH, FIFO, SCHEDULES, critical_path_priorities
+from wf.executor.runner import AttemptRunner, RunnerSession
 from wf.executor.runstate import EngineSettings, RunState
 from wf.executor.writer import StoreWriter, quick_nodes
 from wf.security import validate_variable_name
@@ -104,8 +105,14 @@ class _EngineExecutor:
         kill_grace: float = 5.0,
         log_max_bytes: int = 67_108_864,
         warn: Callable[[str], None] | None = None,
+        runner: AttemptRunner | None = None,
     ) -> None:
         self.store = store
+        if runner is None:
+            from wf.executor.local import LocalRunner
+
+            runner = LocalRunner()
+        self.runner: AttemptRunner = runner
         self.max_parallel = workers if workers > 0 else DEFAULT_WORKERS
         if logs_dir is None:
             from wf.config import load_config
@@ -146,6 +153,26 @@ class _EngineExecutor:
         """Run DAG to a terminal state and return the final run row (SPEC §4.1)."""
         validate_options(runtime_vars, timeout)
         ctx = ctx_map if ctx_map is not None else ContextMap()
+        session = self.runner.open()  # a runner that cannot be reached raises: no run row
+        try:
+            return self._execute(
+                dag, ctx, session, progress, print_output, clean_env, runtime_vars, cancel, timeout
+            )
+        finally:
+            session.close()
+
+    def _execute(
+        self,
+        dag: DAG,
+        ctx: ContextMap,
+        session: RunnerSession,
+        progress: ProgressCallback | None,
+        print_output: bool,
+        clean_env: bool,
+        runtime_vars: Mapping[str, str] | None,
+        cancel: threading.Event | None,
+        timeout: float | None,
+    ) -> Run:
         pid, host, started_at = current_owner()
         now = now_utc()
         run = Run(
@@ -195,12 +222,17 @@ class _EngineExecutor:
                 "mode": str(self.mode),
                 "max_parallel": self.workers,
                 "tags": list(dag.tags),
+                **self.runner.describe(),
             }
             if scheduling is not None:
                 started["scheduling"] = scheduling
             rs.audit("run_started", started)
-            status, error, failed_task = self.schedule_nodes(rs, nodes, priority, cancel, timeout)
-            return finish_run(rs, run, status, error, failed_task, heartbeat, warn=self.warn)
+            status, error, failed_task = self.schedule_nodes(
+                rs, nodes, priority, cancel, timeout, session
+            )
+            return finish_run(
+                rs, run, status, error, failed_task, heartbeat, session, warn=self.warn
+            )
         finally:
             heartbeat.stop()
             rs.writer.close()
@@ -213,6 +245,7 @@ class _EngineExecutor:
         priority: Mapping[str, float] | None,
         cancel: threading.Event | None,
         timeout: float | None,
+        session: RunnerSession,
     ) -> tuple[RunStatus, str | None, str | None]:
         """Run NODES with this executor's policy; return the outcome (status, error, cause)."""
         policy = make_policy(str(self.mode), rs.dag, nodes, priority=priority)
@@ -221,7 +254,8 @@ class _EngineExecutor:
         rs.writer.flush()
         reap = prepare_log_dirs(rs.run_log_dir, nodes)
         try:
-            schedule(rs, policy, self.workers, ExternalCancel(rs.run_cancel, cancel, timeout))
+            external = ExternalCancel(rs.run_cancel, cancel, timeout)
+            schedule(rs, policy, self.workers, external, session)
         finally:
             reap()
         return decide_outcome(rs, nodes)

@@ -23,9 +23,9 @@ from wf.executor.cancel import AttemptCancel
 from wf.executor.effects import Sleep, Spawn, Steps
 from wf.executor.events import ProgressEventKind as K
 from wf.executor.fingerprint import fingerprint
-from wf.executor.outputs import OutputError, check_output_name, parse_output_file, register_value
+from wf.executor.outputs import OutputError, check_output_name, parse_output, register_value
 from wf.executor.runner import AttemptResult, AttemptSpec, Outcome
-from wf.executor.runstate import NodeResult, NodeStatus, RunState, read_output_head, tail_lines
+from wf.executor.runstate import NodeResult, NodeStatus, RunState, output_head, tail_text
 from wf.files import make_private_dirs
 from wf.security import validate_working_dir
 from wf.storage import TaskExecution, TaskStatus
@@ -411,12 +411,15 @@ def _attempts(
             output_path=output_path,
         )
 
-        def on_start(pid: int, start: float, row: TaskExecution = row) -> None:
+        def on_start(
+            pid: int, start: float, host: str | None = None, row: TaskExecution = row
+        ) -> None:
             row.state = TaskStatus.RUNNING
             row.start_time = datetime.fromtimestamp(start, UTC)  # taken just before the spawn
             row.pid = pid
             update_row(rs, row)
 
+        has_log = True
         try:
             _attempt_dir(rs, spec.node_id)
             outcome = yield Spawn(attempt_spec, cancel, on_start)
@@ -424,6 +427,7 @@ def _attempts(
             last = outcome
         except OSError as exc:  # its log or WF_OUTPUT file cannot be created: a failed start
             last = _start_failure(exc)
+            has_log = False
         end = now_utc()
         if row.start_time is None:
             row.start_time = end
@@ -435,7 +439,7 @@ def _attempts(
         error = last.error
         if last.ok:
             try:
-                _register(rs, spec, prepared, last, output_path)
+                _register(rs, spec, prepared, last)
             except (OutputError, ContextMapError) as exc:
                 error = str(exc)
             else:
@@ -443,7 +447,7 @@ def _attempts(
         row.state = TaskStatus.FAILED
         row.exit_code = last.exit_code
         row.error_message = error
-        row.stack_trace = tail_lines(row.log_path)
+        row.stack_trace = tail_text(last.log_tail) if has_log else None
         update_row(rs, row)
         if last.outcome is Outcome.TIMED_OUT:
             rs.forensic_log(spec.node_id, "timeout", f"attempt {n} {error}", spec.node_id, error)
@@ -459,15 +463,16 @@ def _attempts(
         end_time=row.end_time,
         exit_code=row.exit_code,
         log_path=row.log_path,
+        log_head=last.log_head,
     )
     return (yield from _final_failure(rs, spec, result))
 
 
-def _register(
-    rs: RunState, spec: NodeSpec, prepared: Prepared, result: AttemptResult, output_path: str
-) -> None:
+def _register(rs: RunState, spec: NodeSpec, prepared: Prepared, result: AttemptResult) -> None:
     """A5: validate everything first, then set WF_OUTPUT variables in order, then register."""
-    pairs = parse_output_file(output_path)
+    if result.output_error is not None:
+        raise OutputError(result.output_error)
+    pairs = parse_output(result.output)
     for name, _ in pairs:
         if name in RESERVED_NAMES:
             raise OutputError(f'variable "{name}" is reserved')
@@ -507,7 +512,7 @@ def _success(rs: RunState, spec: NodeSpec, row: TaskExecution, result: AttemptRe
         attempt=row.attempt,
         status="success",
     )
-    _emit_output(rs, spec, row.log_path)
+    _emit_output(rs, spec, result.log_head)
     return NodeResult(
         spec.node_id,
         NodeStatus.SUCCESS,
@@ -515,13 +520,14 @@ def _success(rs: RunState, spec: NodeSpec, row: TaskExecution, result: AttemptRe
         end_time=row.end_time,
         exit_code=0,
         log_path=row.log_path,
+        log_head=result.log_head,
     )
 
 
-def _emit_output(rs: RunState, spec: NodeSpec, log_path: str | None) -> None:
+def _emit_output(rs: RunState, spec: NodeSpec, log_head: bytes) -> None:
     if not rs.print_output:
         return
-    text, truncated = read_output_head(log_path)
+    text, truncated = output_head(log_head)
     if text:
         rs.emit(
             K.TASK_OUTPUT,
@@ -596,7 +602,7 @@ def _final_failure(rs: RunState, spec: NodeSpec, result: NodeResult) -> Steps[No
         error=result.error,
         reason="failure ignored" if result.ignored else None,
     )
-    _emit_output(rs, spec, result.log_path)
+    _emit_output(rs, spec, result.log_head)
     return result
 
 
@@ -621,6 +627,6 @@ def run_trap_node(
 ) -> Steps[NodeResult]:
     """Run a trap through the full lifecycle and record its ``trap_output`` forensic log."""
     result = yield from run_node(rs, spec)
-    text, _ = read_output_head(result.log_path)
+    text, _ = output_head(result.log_head)
     rs.forensic_log(spec.node_id, "trap_output", text, failed_node, error)
     return result

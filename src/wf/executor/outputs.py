@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 from wf.contextmap import RESERVED_NAMES
@@ -36,21 +37,58 @@ def check_output_name(name: str, prefix: str) -> None:
         raise OutputError(f'{prefix}variable "{name}" is reserved')
 
 
-def parse_output_file(path: str | Path) -> list[tuple[str, str]]:
-    """Parse a ``WF_OUTPUT`` file into (key, value) pairs in file order, later duplicates winning.
+def read_output_file(path: str | Path) -> tuple[bytes | None, str | None]:
+    """The content of a ``WF_OUTPUT`` file (at most 1 MiB + 1 byte) and why it could not be read.
 
-    Raises OutputError for a file over 1 MiB, non-UTF-8 content, or an invalid line.
+    ``(None, None)`` when there is no file. Only a regular file is read, without following a
+    symbolic link and without blocking (a task may leave a FIFO or a device there).
     """
+    flags = os.O_RDONLY | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     try:
-        size = os.stat(path).st_size
+        fd = os.open(path, flags)
     except FileNotFoundError:
+        return None, None
+    except OSError as exc:
+        return None, f"cannot read WF_OUTPUT file: {exc.strerror or exc}"
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return None, "WF_OUTPUT is not a regular file"
+        if info.st_size == 0:
+            return b"", None
+        if info.st_size > WF_OUTPUT_MAX_BYTES:
+            return None, "WF_OUTPUT file exceeds 1 MiB"
+        chunks: list[bytes] = []
+        size = 0
+        while size <= WF_OUTPUT_MAX_BYTES:
+            chunk = os.read(fd, WF_OUTPUT_MAX_BYTES + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        return b"".join(chunks), None
+    except OSError as exc:
+        return None, f"cannot read WF_OUTPUT file: {exc.strerror or exc}"
+    finally:
+        os.close(fd)
+
+
+def parse_output_file(path: str | Path) -> list[tuple[str, str]]:
+    """Parse the ``WF_OUTPUT`` file at PATH (see ``parse_output``)."""
+    data, error = read_output_file(path)
+    if error is not None:
+        raise OutputError(error)
+    return parse_output(data)
+
+
+def parse_output(data: bytes | None) -> list[tuple[str, str]]:
+    """Parse ``WF_OUTPUT`` content into (key, value) pairs in file order, later duplicates
+    winning.
+
+    Raises OutputError for content over 1 MiB, non-UTF-8 content, or an invalid line.
+    """
+    if not data:
         return []
-    if size == 0:
-        return []
-    if size > WF_OUTPUT_MAX_BYTES:
-        raise OutputError("WF_OUTPUT file exceeds 1 MiB")
-    with open(path, "rb") as fh:
-        data = fh.read(WF_OUTPUT_MAX_BYTES + 1)
     if len(data) > WF_OUTPUT_MAX_BYTES:
         raise OutputError("WF_OUTPUT file exceeds 1 MiB")
     try:

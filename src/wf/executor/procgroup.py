@@ -139,6 +139,24 @@ def signal_group(pgid: int, sig: int) -> None:
         os.killpg(pgid, sig)
 
 
+#: Longest wait for SIGKILLed processes to die (a process stuck in an uninterruptible sleep
+#: dies only when that ends; wf does not wait for it forever).
+KILL_SETTLE = 5.0
+
+
+def await_group_gone(pgid: int, limit: float) -> bool:
+    """Wait up to LIMIT seconds for group PGID to have no live member; True if it has none."""
+    deadline = time.monotonic() + limit
+    pause = 0.0005
+    while group_alive(pgid):
+        now = time.monotonic()
+        if now >= deadline:
+            return False
+        time.sleep(min(pause, deadline - now))
+        pause = min(pause * 2, 0.01)
+    return True
+
+
 def terminate_group(
     pgid: int,
     grace: float,
@@ -152,8 +170,9 @@ def terminate_group(
     """SIGTERM the group, wait up to GRACE for it to empty, then SIGKILL it and reap the leader.
 
     ``hard`` skips straight to SIGKILL. ``kill_now`` is an object with ``is_set()`` (e.g. a
-    second Ctrl+C) that cuts the grace period short. ``on_gone`` runs as soon as the group is
-    gone or killed: before the leader is reaped when it was still unreaped then (its ID cannot
+    second Ctrl+C) that cuts the grace period short. ``on_gone`` runs as soon as no live member
+    of the group is left (after a SIGKILL, once the kernel has delivered it, up to
+    ``KILL_SETTLE``): before the leader is reaped when it was still unreaped then (its ID cannot
     be reused yet), else right after the grace loop reaped it.
     """
     if not hard:
@@ -169,6 +188,9 @@ def terminate_group(
             time.sleep(poll)
     if group_alive(pgid):
         signal_group(pgid, signal.SIGKILL)
+        # SIGKILL is delivered asynchronously: the members die when the kernel next schedules
+        # them. The group counts as gone (and a retry may start) only once none is left alive.
+        await_group_gone(pgid, KILL_SETTLE)
     if on_gone is not None:
         on_gone()
     if leader is not None:

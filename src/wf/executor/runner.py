@@ -1,15 +1,20 @@
-"""Attempts: what starts one (spec), what came of it (result), and the log it writes."""
+"""Attempts: what starts one (spec), what came of it (result), the log it writes, and the
+``AttemptRunner`` seam that decides where it runs (docs/architecture.md, "Attempt runners")."""
 
 from __future__ import annotations
 
 import enum
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 STDOUT_TAIL_BYTES = 1024 * 1024
+#: Bytes of the log's beginning an attempt result keeps (``task_output`` events, trap output).
+LOG_HEAD_BYTES = 65536
+#: Bytes of the log's end an attempt result keeps (the last lines become ``stack_trace``).
+LOG_TAIL_BYTES = 65536
 
 
 class CancelSignal(Protocol):
@@ -61,11 +66,86 @@ class AttemptResult:
     stdout_tail: bytes = b""
     output_truncated: int = 0
     signal: str | None = None
+    #: Where it ran: None on this machine, else the runner's name for the host (a worker address).
+    host: str | None = None
+    #: The WF_OUTPUT file's content (at most ``WF_OUTPUT_MAX_BYTES`` + 1 bytes), None without one.
+    output: bytes | None = None
+    #: Why the WF_OUTPUT file could not be read (it then fails the attempt), or None.
+    output_error: str | None = None
+    #: The first ``LOG_HEAD_BYTES`` + 1 bytes written to the log (one more tells it went on).
+    log_head: bytes = b""
+    #: The last ``LOG_TAIL_BYTES`` written to the log, the cap's marker line included.
+    log_tail: bytes = b""
 
     @property
     def ok(self) -> bool:
         """True when the command exited 0."""
         return self.outcome is Outcome.EXITED and self.exit_code == 0
+
+
+class OnStart(Protocol):
+    """Called once an attempt's process has started: its PID, start time and host."""
+
+    def __call__(self, pid: int, start: float, host: str | None = None) -> None: ...
+
+
+class AttemptHandle(Protocol):
+    """One started attempt: the engine's TAG, and its result once it is over."""
+
+    @property
+    def tag(self) -> object: ...
+
+    @property
+    def result(self) -> AttemptResult | None: ...
+
+
+class RunnerSession(Protocol):
+    """A runner opened for one run; used from the engine's thread only.
+
+    ``start`` never blocks on the attempt; ``wait`` blocks up to TIMEOUT seconds and returns
+    the handles whose attempts are now over. ``fatal`` is set when the runner itself is gone
+    (e.g. a lost Dask scheduler): its in-flight attempts have failed and nothing more can run.
+    """
+
+    #: Attempts the runner can hold at once (the cluster's threads), or None for no opinion.
+    capacity: int | None
+    fatal: str | None
+
+    def start(
+        self,
+        spec: AttemptSpec,
+        cancel: CancelSignal | None,
+        *,
+        on_start: OnStart | None = None,
+        tag: object = None,
+    ) -> AttemptHandle:
+        """Start SPEC; a command that cannot start gives a handle already over.
+
+        ``OSError`` from the log or WF_OUTPUT file propagates (nothing keeps running).
+        """
+        ...
+
+    def wait(self, timeout: float) -> Sequence[AttemptHandle]: ...
+
+    def wake(self) -> None:
+        """Check every attempt's cancellation at the next ``wait``."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class AttemptRunner(Protocol):
+    """Where attempts run (this machine, a Dask cluster, …): opens one session per run.
+
+    ``open`` raises a ``WfError`` when the runner cannot be reached; it is called before any
+    run row exists. ``describe`` is what the run's ``run_started`` audit records about it.
+    """
+
+    name: str
+
+    def open(self) -> RunnerSession: ...
+
+    def describe(self) -> dict[str, object]: ...
 
 
 class LogSink:
@@ -80,6 +160,9 @@ class LogSink:
         self.written = 0
         self.discarded = 0
         self.tail = bytearray()
+        #: The log's first bytes and last bytes, kept so nothing reads the file back.
+        self.head = bytearray()
+        self.log_tail = bytearray()
         #: The first failed log write (e.g. ENOSPC): from then on output is discarded, counted.
         self.write_error: OSError | None = None
 
@@ -96,18 +179,28 @@ class LogSink:
             done = self._write_all(chunk)
             self.written += done
             self.discarded += len(chunk) - done
+            self._keep(chunk[:done] if done < len(chunk) else chunk)
             return
         if room > 0:
             done = self._write_all(chunk[:room])
             self.written += done
             self.discarded += room - done
+            self._keep(chunk[:done])
         self.discarded += len(chunk) - max(room, 0)
         marker = (
             f"\n[wf] log limit of {self.cap} bytes reached; "
             "further output of this attempt is discarded\n"
-        )
-        if self.write_error is None:
-            self._write_all(marker.encode())
+        ).encode()
+        if self.write_error is None and self._write_all(marker) == len(marker):
+            self._keep(marker)
+
+    def _keep(self, data: bytes) -> None:
+        """Remember DATA (just written to the log) in the head and the tail."""
+        if len(self.head) <= LOG_HEAD_BYTES:
+            self.head += data[: LOG_HEAD_BYTES + 1 - len(self.head)]
+        self.log_tail += data
+        if len(self.log_tail) > 2 * LOG_TAIL_BYTES:
+            del self.log_tail[: len(self.log_tail) - LOG_TAIL_BYTES]
 
     def _write_all(self, data: bytes) -> int:
         """Write DATA; fewer bytes are written only when the log cannot take more (full disk)."""
@@ -128,6 +221,11 @@ class LogSink:
         tail = bytes(self.tail[-STDOUT_TAIL_BYTES:])
         self.tail = bytearray()
         return tail
+
+    def fill(self, result: AttemptResult) -> None:
+        """Copy the log's head and tail into RESULT (after ``close``)."""
+        result.log_head = bytes(self.head)
+        result.log_tail = bytes(self.log_tail[-LOG_TAIL_BYTES:])
 
 
 def create_private_file(path: str | Path, *, truncate: bool = False) -> None:

@@ -50,6 +50,8 @@ class NodeResult:
     end_time: datetime | None = None
     exit_code: int | None = None
     log_path: str | None = None
+    #: The first bytes of the final attempt's log (see ``AttemptResult.log_head``).
+    log_head: bytes = b""
     early: bool = False
 
     @property
@@ -102,6 +104,8 @@ class RunState:
     on_final_failure: Callable[[str], None] | None = None
     #: Applies the caller's cancel event and the run deadline (set by the scheduler loop).
     external_check: Callable[[], None] | None = None
+    #: Why the attempt runner itself is gone (e.g. ``dask scheduler lost``): the run fails.
+    runner_error: str | None = None
     base_env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
     run_log_dir: str = ""
     _attempts: dict[str, int] = field(default_factory=dict)
@@ -234,20 +238,20 @@ def _mark(v: Variable) -> tuple[str, object]:
     return (v.owner, (v.type, v.value, v.set_at))
 
 
-def read_output_head(log_path: str | None) -> tuple[str, bool]:
-    """The first 64 KiB of a log, decoded with replacement at a character boundary."""
-    if not log_path:
-        return "", False
-    try:
-        with open(log_path, "rb") as fh:
-            data = fh.read(OUTPUT_EVENT_BYTES + 1)
-    except OSError:
-        return "", False
+def output_head(data: bytes) -> tuple[str, bool]:
+    """The first 64 KiB of DATA (a log's beginning), decoded with replacement at a character
+    boundary, and whether DATA went on."""
     truncated = len(data) > OUTPUT_EVENT_BYTES
     # An incremental decoder holds back a character cut in half at the 64 KiB boundary.
     decoder = codecs.getincrementaldecoder("utf-8")("replace")
     text = decoder.decode(data[:OUTPUT_EVENT_BYTES], final=not truncated)
     return text, truncated
+
+
+def tail_text(data: bytes, count: int = 10) -> str:
+    """The last COUNT lines of DATA (a log's end)."""
+    lines = data.decode("utf-8", errors="replace").splitlines()
+    return "\n".join(lines[-count:])
 
 
 def tail_lines(log_path: str | None, count: int = 10) -> str | None:

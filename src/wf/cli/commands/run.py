@@ -19,6 +19,7 @@ from wf.cli.session import (
     signal_cancel,
 )
 from wf.dag import DAG, load_dag
+from wf.dag.unset import unset_variable_warnings
 
 
 def mode_options(func: Any) -> Any:
@@ -177,7 +178,7 @@ def command(
     runtime_vars = parse_vars(variables)
     deadline = parse_timeout(timeout)
     dag = load_dag(workflow, workflows_dir=app.config.workflows_dir)
-    for warning in dag.warnings:
+    for warning in dag.warnings + unset_variable_warnings(dag, runtime_vars):
         app.diag("warn", warning)
     if dry_run:
         if as_json:
