@@ -39,9 +39,12 @@ def _filters_form(params: Mapping[str, str], workflows: list[str]) -> str:
         for s in RunStatus
     )
     names = "".join(f'<option value="{esc(n)}"></option>' for n in workflows)
-    return f"""<form class="filters" method="get" action="/" role="search">
-<label>Search <input type="search" name="q" value="{value("q")}"
- placeholder="run ID or workflow"></label>
+    active = any(params.get(k) for k in ("workflow", "status", "tag", "since", "until"))
+    return f"""<form class="search" method="get" action="/" role="search">
+<input type="search" name="q" value="{value("q")}" aria-label="Search"
+ placeholder="Run ID or workflow"> <button type="submit">Search</button></form>
+<details class="filters"{" open" if active else ""}><summary>Filters</summary>
+<form class="filters" method="get" action="/">
 <label>Workflow <input name="workflow" list="wf-names" value="{value("workflow")}"></label>
 <datalist id="wf-names">{names}</datalist>
 <label>Status <select name="status"><option value="">any</option>{statuses}</select></label>
@@ -49,7 +52,7 @@ def _filters_form(params: Mapping[str, str], workflows: list[str]) -> str:
 <label>Since <input type="date" name="since" value="{value("since")}"></label>
 <label>Until <input type="date" name="until" value="{value("until")}"></label>
 <button type="submit">Filter</button> <a class="button" href="/">Clear</a>
-</form>"""
+</form></details>"""
 
 
 def runs_table(listing: RunListing, filters: RunFilters, pg: RunPage, keep: dict[str, str]) -> str:

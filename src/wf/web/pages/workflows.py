@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from wf.storage import Store
+from wf.storage import Store, WorkflowStats
 from wf.validation import WorkflowInfo, describe_workflow, workflow_files
 from wf.web.markup import duration, esc, page, run_badge, run_href, seg, short, time_tag, url
 
@@ -26,8 +26,10 @@ def workflow_path(workflows_dir: Path, name: str) -> Path | None:
     return None
 
 
-def _card(info: WorkflowInfo, path: Path, store: Store | None) -> str:
-    stats = store.workflow_stats().get(info.name) if store is not None else None
+def _card(
+    info: WorkflowInfo, path: Path, store: Store | None, all_stats: dict[str, WorkflowStats]
+) -> str:
+    stats = all_stats.get(info.name)
     figures = (
         f"{stats.total_runs} runs · {stats.success_count} success · {stats.failed_count} failed"
         if stats
@@ -73,6 +75,7 @@ def workflows_page(workflows_dir: Path, store: Store | None) -> str:
     if not files:
         cards = f'<p class="empty">No workflows found in {esc(workflows_dir)}</p>'
     else:
-        cards = "".join(_card(describe_workflow(p), p, store) for p in files)
+        stats = store.workflow_stats() if store is not None else {}
+        cards = "".join(_card(describe_workflow(p), p, store, stats) for p in files)
     body = '<div class="title"><h1>Workflows</h1></div>' + cards
     return page("Workflows", body, active="workflows")

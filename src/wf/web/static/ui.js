@@ -55,7 +55,11 @@
         .then(function (r) { return r.ok ? r.json() : null; })
         .then(function (doc) {
           if (!doc) { return; }
+          var details = head.querySelector("details");
+          var open = details ? details.open : true;
           head.innerHTML = doc.head;
+          details = head.querySelector("details");
+          if (details) { details.open = open; }
           main.innerHTML = doc.body;
           graphStates(doc.states);
           body.dataset.terminal = doc.terminal ? "1" : "0";
