@@ -100,9 +100,9 @@ def watched(browser: Any) -> Iterator[Watched]:
     context.on("request", lambda request: seen.requests.append(request.url))
     page.on(
         "console",
-        lambda message: seen.errors.append(f"console: {message.text}")
-        if message.type == "error"
-        else None,
+        lambda message: (
+            seen.errors.append(f"console: {message.text}") if message.type == "error" else None
+        ),
     )
     page.on("pageerror", lambda error: seen.errors.append(f"page error: {error}"))
     page.on(
