@@ -79,11 +79,14 @@ class HealthReport:
         }
 
 
-def check_health(config: Config, store: Store | None = None) -> HealthReport:
+def check_health(
+    config: Config, store: Store | None = None, *, read_only: bool = False
+) -> HealthReport:
     """Run every check against CONFIG's paths.
 
     STORE is the already opened database; when None, the database is opened here (and closed
-    again), and a failure to open it is reported rather than raised.
+    again), and a failure to open it is reported rather than raised. READ_ONLY opens it with
+    ``mode=ro``: a missing database is then reported, never created (the web UI's way).
     """
     report = HealthReport(database_ok=False, database_path=str(config.database_path))
     owned = store is None
@@ -91,7 +94,7 @@ def check_health(config: Config, store: Store | None = None) -> HealthReport:
         if store is None:
             from wf.storage import Store
 
-            store = Store(config.database_path)
+            store = Store(config.database_path, read_only=read_only)
         _check_database(store, report)
     except WfError as exc:
         report.database_ok = False
