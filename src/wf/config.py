@@ -15,6 +15,7 @@ from wf.errors import WfError
 __all__ = ["CONFIG_KEYS", "Config", "ConfigError", "default_config_text", "load_config"]
 
 EXECUTION_MODES = ("sequential", "parallel", "work_stealing")
+EXECUTORS = ("local", "dask")
 LOG_LEVELS = ("debug", "info", "warn", "error")
 DEFAULT_KILL_GRACE = 5.0
 DEFAULT_LOG_MAX_BYTES = 67_108_864
@@ -28,6 +29,8 @@ CONFIG_KEYS: dict[str, tuple[str, Any]] = {
     "max_parallel": ("WF_MAX_PARALLEL", DEFAULT_MAX_PARALLEL),
     "kill_grace": ("WF_KILL_GRACE", "5s"),
     "log_max_bytes": ("WF_LOG_MAX_BYTES", DEFAULT_LOG_MAX_BYTES),
+    "executor": ("WF_EXECUTOR", "local"),
+    "dask_scheduler": ("WF_DASK_SCHEDULER", ""),
 }
 PATH_KEYS: dict[str, str] = {
     "workflows": "WF_PATHS_WORKFLOWS",
@@ -55,6 +58,10 @@ class Config:
     max_parallel: int = DEFAULT_MAX_PARALLEL
     kill_grace: float = DEFAULT_KILL_GRACE
     log_max_bytes: int = DEFAULT_LOG_MAX_BYTES
+    #: Where attempts run: ``local`` or ``dask`` (docs/dask.md).
+    executor: str = "local"
+    #: The Dask scheduler address used with ``executor = "dask"``.
+    dask_scheduler: str = ""
     config_exists: bool = False
     warnings: list[str] = field(default_factory=list)
 
@@ -121,6 +128,11 @@ def _parse_setting(key: str, raw: Any, source: str) -> Any:
                 value = "warn"
             if value not in LOG_LEVELS:
                 raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+            return value
+        if key == "executor":
+            value = str(raw).lower()
+            if value not in EXECUTORS:
+                raise ValueError(f"must be one of {', '.join(EXECUTORS)}")
             return value
         if key == "default_executor":
             value = str(raw).replace("-", "_")
@@ -256,6 +268,13 @@ def default_config_text() -> str:
 
 # Per-attempt log cap in bytes (WF_LOG_MAX_BYTES).
 # log_max_bytes = 67108864
+
+# Where attempts run: local or dask (WF_EXECUTOR); dask needs the wf[dask] extra.
+# executor = "local"
+
+# The Dask scheduler address for executor = "dask", e.g. "tcp://10.0.0.5:8786"
+# (WF_DASK_SCHEDULER).
+# dask_scheduler = ""
 
 [paths]
 # Relative paths are resolved against this file's directory.

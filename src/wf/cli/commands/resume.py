@@ -12,7 +12,8 @@ from wf.cli.fmt import Style, short_id
 from wf.cli.session import (
     CancelRequest,
     choose_mode,
-    executor_kwargs,
+    choose_runner,
+    make_executor,
     make_progress,
     parse_timeout,
     parse_vars,
@@ -53,6 +54,8 @@ def command(
     jobs: int | None,
     schedule: str,
     max_parallel: int | None,
+    executor: str | None,
+    scheduler: str | None,
     variables: tuple[str, ...],
     timeout: str | None,
     print_output: bool,
@@ -68,9 +71,11 @@ def command(
     Unchanged successful tasks are reused; failed, cancelled, skipped and changed ones run.
     """
     from wf.dag import load_dag
-    from wf.executor import executor_for_mode
 
     app = app_context()
+    runner = choose_runner(
+        app, executor, scheduler, sequential=sequential, parallel=parallel, jobs=jobs
+    )
     store = app.store()
     run = store.get_run(run_id)
     if run.status not in RESUMABLE_RUN_STATUSES:
@@ -84,6 +89,8 @@ def command(
         max_parallel=max_parallel or None,
         stored=(str(run.execution_mode), run.max_parallel),
     )
+    if runner[0] == "dask":
+        mode = "work_stealing"  # the Dask executor schedules work-stealing over the cluster
     runtime_vars = parse_vars(variables)
     deadline = parse_timeout(timeout)
     # The stored absolute path is loaded as a path (SPEC §1.1 rule 4, §6.3): a file that is
@@ -91,12 +98,8 @@ def command(
     dag = load_dag(Path(run.workflow_file))
     for warning in dag.warnings:
         app.diag("warn", warning)
-    executor = executor_for_mode(
-        mode,
-        store,
-        workers,
-        schedule=schedule.replace("-", "_"),
-        **executor_kwargs(app, lambda m: app.diag("warn", m)),
+    engine = make_executor(
+        app, store, runner, mode, workers, schedule, explicit_workers=jobs or max_parallel
     )
     # Printed when the run has been claimed, so a refused resume does not announce itself.
     banner = (
@@ -107,7 +110,7 @@ def command(
     cancel = CancelRequest()
     try:
         with signal_cancel(cancel, quiet=as_json):
-            final = executor.resume(
+            final = engine.resume(
                 run.id,
                 progress=progress,
                 print_output=print_output,

@@ -11,7 +11,8 @@ from wf.cli.context import app_context
 from wf.cli.session import (
     CancelRequest,
     choose_mode,
-    executor_kwargs,
+    choose_runner,
+    make_executor,
     make_progress,
     parse_timeout,
     parse_vars,
@@ -51,6 +52,18 @@ def mode_options(func: Any) -> Any:
             type=int,
             metavar="N",
             help="Concurrency of the parallel modes (default: config, else 4).",
+        ),
+        click.option(
+            "--executor",
+            type=click.Choice(["local", "dask"]),
+            help="Where attempts run: this machine, or a Dask cluster (needs wf[dask]; "
+            "default: config executor, else local).",
+        ),
+        click.option(
+            "--scheduler",
+            metavar="ADDRESS",
+            help="The Dask scheduler, e.g. tcp://10.0.0.5:8786 (with --executor dask; "
+            "default: config dask_scheduler).",
         ),
     ]
     for option in reversed(options):
@@ -150,6 +163,8 @@ def command(
     jobs: int | None,
     schedule: str,
     max_parallel: int | None,
+    executor: str | None,
+    scheduler: str | None,
     variables: tuple[str, ...],
     timeout: str | None,
     print_output: bool,
@@ -164,8 +179,12 @@ def command(
       wf run hello
       wf run ./deploy.toml --var env=prod -j 4
       wf run etl --dry-run
+      wf run etl --executor dask --scheduler tcp://10.0.0.5:8786
     """
     app = app_context()
+    runner = choose_runner(
+        app, executor, scheduler, sequential=sequential, parallel=parallel, jobs=jobs
+    )
     mode, workers = choose_mode(
         app,
         sequential=sequential,
@@ -174,6 +193,8 @@ def command(
         jobs=jobs,
         max_parallel=max_parallel,
     )
+    if runner[0] == "dask":
+        mode = "work_stealing"  # the Dask executor schedules work-stealing over the cluster
     runtime_vars = parse_vars(variables)
     deadline = parse_timeout(timeout)
     dag = load_dag(workflow, workflows_dir=app.config.workflows_dir)
@@ -186,21 +207,15 @@ def command(
             click.echo(plan_text(dag, mode, workers))
         click.echo("No tasks were executed.", err=as_json)
         return 0
-    from wf.executor import executor_for_mode
-
     store = app.store()
-    executor = executor_for_mode(
-        mode,
-        store,
-        workers,
-        schedule=schedule.replace("-", "_"),
-        **executor_kwargs(app, lambda m: app.diag("warn", m)),
+    engine = make_executor(
+        app, store, runner, mode, workers, schedule, explicit_workers=jobs or max_parallel
     )
     progress = make_progress(dag, mode, plain=plain, as_json=as_json, resume=False)
     cancel = CancelRequest()
     try:
         with signal_cancel(cancel, quiet=as_json):
-            run = executor.execute(
+            run = engine.execute(
                 dag,
                 progress=progress,
                 print_output=print_output,
