@@ -432,6 +432,7 @@ def _attempts(
             row.state = TaskStatus.RUNNING
             row.start_time = datetime.fromtimestamp(start, UTC)  # taken just before the spawn
             row.pid = pid
+            row.hostname = host
             update_row(rs, row)
 
         has_log = True
@@ -449,6 +450,10 @@ def _attempts(
         row.end_time = end
         row.duration_ms = max(0, round((end - row.start_time).total_seconds() * 1000))
         row.output_truncated = last.output_truncated
+        if last.host is not None:
+            row.hostname = last.host
+        if last.pid is not None and row.pid is None:
+            row.pid = last.pid
         if last.outcome is Outcome.CANCELLED:
             return _cancelled(rs, spec, row, last, cancel.reason)
         error = last.error
