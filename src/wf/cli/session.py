@@ -161,6 +161,7 @@ def make_progress(
     as_json: bool,
     resume: bool,
     banner: str | None = None,
+    explain: bool = False,
 ) -> PlainProgress | None:
     """The progress renderer for this terminal (None with --json)."""
     if as_json:
@@ -171,6 +172,7 @@ def make_progress(
         "total": dag.total_tasks,
         "resume": resume,
         "banner": banner,
+        "explain": explain,
     }
     if not plain and is_tty() and os.environ.get("TERM") != "dumb":
         return LiveProgress(**kwargs)
@@ -187,17 +189,31 @@ def report_run(
 ) -> int:
     """Print the result (or JSON), the failure summary, and return the exit code (SPEC §7.3)."""
     latest = {te.task_id: te for te in store.latest_task_executions(run.id) if not te.is_forensic}
+    hits = store.list_cache_hits(run.id) if run.tasks_cached else []
+    cached = {hit.task_id for hit in hits}
     if as_json:
-        payload = {"run": run.to_dict(), "tasks": [te.to_dict() for te in latest.values()]}
+        payload: dict[str, Any] = {
+            "run": run.to_dict(),
+            "tasks": [te.to_dict() for te in latest.values()],
+        }
+        if hits:
+            payload["cached"] = [hit.to_dict() for hit in hits]
         click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
     else:
         style = Style()
         click.echo("")
-        click.echo(result_block(run, dag, latest, style))
+        click.echo(result_block(run, dag, latest, style, cached))
         if run.status in (RunStatus.FAILED, RunStatus.CANCELLED):
             click.echo("")
             click.echo(
-                failure_summary(run, dag, latest, style, cause_attempts=_attempts(store, run))
+                failure_summary(
+                    run,
+                    dag,
+                    latest,
+                    style,
+                    cause_attempts=_attempts(store, run),
+                    cached=cached,
+                )
             )
     if run.status is RunStatus.SUCCESS:
         return ExitCode.OK

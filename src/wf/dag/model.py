@@ -70,6 +70,9 @@ class TaskDefinition:
     timeout: float | None = None
     kill_grace: float | None = None
     on_failure: str = ""
+    #: Glob patterns of the files the task reads and writes (incremental runs, docs/caching.md).
+    inputs: list[str] = field(default_factory=list)
+    outputs: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not self.name:
@@ -82,7 +85,7 @@ class TaskDefinition:
 
     def to_dict(self) -> dict[str, Any]:
         """The task with TOML key names (``if`` included) and durations in seconds or null."""
-        return {
+        data: dict[str, Any] = {
             "id": self.id,
             "name": self.name,
             "description": self.description,
@@ -104,6 +107,10 @@ class TaskDefinition:
             "kill_grace": self.kill_grace,
             "on_failure": self.on_failure,
         }
+        if self.inputs or self.outputs:  # only when declared: older records keep their shape
+            data["inputs"] = list(self.inputs)
+            data["outputs"] = list(self.outputs)
+        return data
 
 
 @dataclass(frozen=True)

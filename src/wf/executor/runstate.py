@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wf.contextmap import ContextMap, Variable
 from wf.dag.model import DAG
@@ -21,6 +21,9 @@ from wf.executor.events import EventDispatcher, ProgressEvent, ProgressEventKind
 from wf.executor.writer import StoreWriter
 from wf.storage import ContextSnapshot, Store, TaskExecution
 from wf.storage.times import now_utc
+
+if TYPE_CHECKING:
+    from wf.executor.cache import RunCache
 
 log = logging.getLogger("wf.executor")
 
@@ -36,6 +39,7 @@ class NodeStatus(enum.StrEnum):
     FAILED = "failed"
     CANCELLED = "cancelled"
     REUSED = "reused"
+    CACHED = "cached"
 
 
 @dataclass
@@ -55,7 +59,12 @@ class NodeResult:
     @property
     def completed(self) -> bool:
         """Counts as completed for dependents: success, skip, reuse, or an ignored failure."""
-        if self.status in (NodeStatus.SUCCESS, NodeStatus.SKIPPED, NodeStatus.REUSED):
+        if self.status in (
+            NodeStatus.SUCCESS,
+            NodeStatus.SKIPPED,
+            NodeStatus.REUSED,
+            NodeStatus.CACHED,
+        ):
             return True
         return self.status is NodeStatus.FAILED and self.ignored
 
@@ -104,6 +113,8 @@ class RunState:
     external_check: Callable[[], None] | None = None
     base_env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
     run_log_dir: str = ""
+    #: Incremental runs (docs/caching.md): the run's cache decisions, None without a cache.
+    cache: RunCache | None = None
     _attempts: dict[str, int] = field(default_factory=dict)
     _fired_traps: set[str] = field(default_factory=set)
     _queued_rows: set[int] = field(default_factory=set)
