@@ -55,7 +55,7 @@ def test_json_payload_has_the_spec_shape(wf, flow_run):
     code, out, _ = wf("inspect", flow_run, "--json")
     assert code == 0
     data = json.loads(out)
-    assert set(data) == {"run", "tasks", "variables", "forensic_logs", "dag_cache"}
+    assert set(data) == {"run", "tasks", "cached", "variables", "forensic_logs", "dag_cache"}
     assert set(data["run"]) == RUN_KEYS
     assert data["run"]["id"] == flow_run
     assert data["run"]["status"] == "failed"

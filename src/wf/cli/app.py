@@ -33,6 +33,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "diff": ("diff", "Compare two runs task by task and variable by variable."),
     "export": ("export", "Export a run as JSON, or as a tar.gz with its logs."),
     "health": ("health", "Check the database, stale runs, workflows and disk usage."),
+    "cache": ("cache", "Clear the records of incremental runs (tasks with inputs)."),
 }
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}

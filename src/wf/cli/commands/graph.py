@@ -20,8 +20,9 @@ FORMATS = ("ascii", "dot", "html", "mermaid", "json")
 
 def _run_states(run_id: str) -> dict[str, str]:
     store = app_context().store()
-    run = store.get_run(run_id)
-    return {te.task_id: str(te.state) for te in store.latest_task_executions(run.id)}
+    from wf.inspection import node_states
+
+    return node_states(store, store.get_run(run_id).id)
 
 
 @click.command("graph")

@@ -11,6 +11,7 @@ from wf.cli.context import app_context
 from wf.cli.dates import local_day_end, local_day_start
 from wf.cli.fmt import Style, local_time, render_table, short_id, table_duration
 from wf.errors import UsageError
+from wf.inspection import cached_nodes
 from wf.storage import Run, RunStatus, RunSummary, Store
 
 SORTS = ("time", "name", "workflow", "duration", "tasks", "status")
@@ -53,6 +54,7 @@ def run_json(run: Run) -> dict[str, Any]:
         "tasks_success": run.tasks_success,
         "tasks_failed": run.tasks_failed,
         "tasks_skipped": run.tasks_skipped,
+        "tasks_cached": run.tasks_cached,
         "execution_mode": str(run.execution_mode),
         "max_parallel": run.max_parallel,
         "resume_count": run.resume_count,
@@ -75,7 +77,8 @@ def _detailed(run: Run, store: Store, style: Style) -> str:
         (
             "Tasks",
             f"{run.total_tasks} total, {run.tasks_success} success, "
-            f"{run.tasks_failed} failed, {run.tasks_skipped} skipped (attempts)",
+            f"{run.tasks_failed} failed, {run.tasks_skipped} skipped (attempts)"
+            + (f", {run.tasks_cached} up to date" if run.tasks_cached else ""),
         ),
         (
             "Resumes",
@@ -105,6 +108,7 @@ def _run_tasks(run: Run, store: Store, style: Style, *, failed_only: bool) -> st
             for te in failed
         ]
         return head + "\n" + render_table(["  TASK", "EXIT CODE", "LOG"], cells)
+    cached = cached_nodes(rows, store.list_cache_hits(run.id)) if run.tasks_cached else {}
     cells = [
         (
             f"  {te.task_id}",
@@ -113,7 +117,9 @@ def _run_tasks(run: Run, store: Store, style: Style, *, failed_only: bool) -> st
             table_duration(te.duration_ms),
         )
         for te in rows
+        if te.task_id not in cached
     ]
+    cells += [(f"  {node}", f"{style.task_icon('cached')} cached", "-", "-") for node in cached]
     return head + "\n" + render_table(["  TASK", "STATUS", "ATTEMPT", "DURATION"], cells)
 
 
@@ -219,6 +225,7 @@ def command(
                 run.tasks_success,
                 run.tasks_failed,
                 run.tasks_skipped,
+                run.tasks_cached,
             )
             for run in runs
         ]
@@ -234,6 +241,7 @@ def command(
                     "SUCCESS",
                     "FAILED",
                     "SKIPPED",
+                    "CACHED",
                 ],
                 table,
             )
