@@ -41,6 +41,6 @@ def cache_key(
 ) -> str:
     """``v1:`` + SHA-256 over the command digest, the values of the variables the node reads,
     and (path, size, content hash) of every input file, sorted by path."""
-    return "v1:" + _digest(
-        {"command": command, "vars": dict(variables), "files": sorted(list(f) for f in files)}
-    )
+    payload = [command, sorted(variables.items()), sorted(files)]
+    canonical = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+    return "v1:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()

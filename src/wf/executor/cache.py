@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from wf.cache import FileHasher, FileInfo, cache_key, command_digest, expand_globs
+from wf.cache.globs import expand_pattern
 from wf.contextmap import (
     ContextMap,
     ContextMapError,
@@ -64,6 +65,8 @@ class Decision:
     outputs: list[str] = field(default_factory=list)
     base: str = ""
     record: CacheRecord | None = None
+    #: The record with file identities that can be trusted now (None: nothing to add).
+    refresh: CacheRecord | None = None
 
 
 def variables_read(task: TaskDefinition) -> list[str]:
@@ -93,6 +96,18 @@ def _interpolate(ctx: ContextMap, node_id: str, patterns: list[str], key: str) -
 
 def _forced(task: TaskDefinition, node_id: str, options: CacheOptions) -> bool:
     return options.force or node_id in options.force_tasks or task.id in options.force_tasks
+
+
+def _refreshed(
+    record: CacheRecord, inputs: Mapping[str, FileInfo], outputs: Mapping[str, FileInfo]
+) -> CacheRecord | None:
+    """RECORD with the identities of its files as they can be trusted now, if that differs:
+    files hashed while still recent are then checked by ``stat`` alone on later runs."""
+    input_manifest = {p: i.manifest_entry() for p, i in inputs.items()}
+    output_manifest = {p: i.manifest_entry() for p, i in outputs.items()}
+    if input_manifest == record.input_manifest and output_manifest == record.output_manifest:
+        return None
+    return replace(record, input_manifest=input_manifest, output_manifest=output_manifest)
 
 
 def _compare_files(
@@ -127,6 +142,7 @@ class RunCache:
         lookup = store.file_hash if store is not None else None
         self.hasher = FileHasher(lookup)
         self.pending: dict[str, Decision] = {}
+        self._reads: dict[str, list[str]] = {}
 
     @property
     def records(self) -> dict[str, CacheRecord]:
@@ -172,7 +188,10 @@ class RunCache:
             outputs=outputs,
         )
         decision.read_variables = {}
-        for name in variables_read(task):
+        names = self._reads.get(node_id)
+        if names is None:
+            names = self._reads[node_id] = variables_read(task)
+        for name in names:
             var = ctx.lookup(name, task_id=node_id)
             decision.read_variables[name] = None if var is None else var.text
         record = self.records.get(node_id)
@@ -209,23 +228,28 @@ class RunCache:
             return changed
         if decision.key != record.cache_key:  # equal parts make equal keys; kept as the rule
             return COMMAND_CHANGED
+        output_paths: set[str] = set()
         for pattern in decision.outputs:
-            if not expand_globs([pattern], base):
+            matched = expand_pattern(pattern, base)
+            if not matched:
                 return f"output missing: {pattern}"
-        outputs = self._hash(expand_globs(decision.outputs, base), base, record.output_manifest)
+            output_paths.update(matched)
+        outputs = self._hash(sorted(output_paths), base, record.output_manifest)
         changed = _compare_files(outputs, record.output_manifest, "output")
         if changed is not None:
             return changed.replace("output added:", "output changed:")
         if dependency_ran is not None:
             return f"dependency ran: {dependency_ran}"
+        decision.refresh = _refreshed(record, decision.inputs, outputs)
         return UP_TO_DATE
 
     def _hash(
         self, paths: list[str], base: str, known: Mapping[str, list[object]] | None
     ) -> dict[str, FileInfo]:
         out: dict[str, FileInfo] = {}
+        prefix = base.rstrip("/") + "/"
         for path in paths:
-            full = path if os.path.isabs(path) else os.path.join(base, path)
+            full = path if path.startswith("/") else prefix + path
             try:
                 out[path] = self.hasher.info(full, known, path)
             except FileNotFoundError:
@@ -347,6 +371,10 @@ def cached_outcome(rs: RunState, node_id: str, name: str, decision: Decision) ->
     )
     run_id = rs.run_id
     rs.writer.submit(lambda store: store.create_cache_hit(hit))
+    refresh = decision.refresh
+    if refresh is not None and rs.cache is not None:
+        rs.cache.records[node_id] = refresh
+        rs.writer.submit(lambda store: store.refresh_cache_record(refresh))
     if rs.dag.nodes.get(node_id) is not None and rs.dag.nodes[node_id].dependencies:
         rs.writer.submit(lambda store: store.mark_dependency_satisfied(run_id, node_id))
     rs.audit(

@@ -135,6 +135,24 @@ class StoreCache(StoreBase):
                 f"INSERT OR REPLACE INTO task_cache ({_RECORD_COLUMNS}) VALUES ({marks})", params
             )
 
+    def refresh_cache_record(self, record: CacheRecord) -> bool:
+        """Update the manifests of RECORD (file identities only) unless a newer success has
+        replaced the record meanwhile; True if it was updated."""
+        with self._use() as conn:
+            cursor = conn.execute(
+                "UPDATE task_cache SET input_manifest = ?, output_manifest = ? "
+                "WHERE workflow_name = ? AND node_id = ? AND cache_key = ? AND run_id = ?",
+                (
+                    dump_json(record.input_manifest),
+                    dump_json(record.output_manifest),
+                    record.workflow_name,
+                    record.node_id,
+                    record.cache_key,
+                    record.run_id,
+                ),
+            )
+        return cursor.rowcount > 0
+
     def clear_cache(self, workflow_name: str | None = None) -> int:
         """Delete the cache records of WORKFLOW_NAME (all workflows when None) and, for all
         workflows, the content-hash cache; return how many records were deleted."""
