@@ -163,3 +163,14 @@ def test_concurrent_writers_never_leave_a_torn_record(db_path: Path) -> None:
     assert got.input_manifest == {f"{tag}{i}.c": [i, tag * 64, None]}
     for s in stores:
         s.close()
+
+
+def test_a_refresh_updates_identities_but_never_a_newer_record(store: Store) -> None:
+    store.put_cache_record(record(key="v1:one"))
+    refreshed = record(key="v1:one")
+    refreshed.output_manifest = {"out/app": [6, "o" * 64, [6, 1, 2, 3]]}
+    assert store.refresh_cache_record(refreshed)
+    assert store.cache_records("demo")["build"].output_manifest == refreshed.output_manifest
+    store.put_cache_record(record(key="v1:two"))  # a newer success meanwhile
+    assert not store.refresh_cache_record(refreshed)
+    assert store.cache_records("demo")["build"].cache_key == "v1:two"
