@@ -79,11 +79,14 @@ class HealthReport:
         }
 
 
-def check_health(config: Config, store: Store | None = None) -> HealthReport:
+def check_health(
+    config: Config, store: Store | None = None, *, read_only: bool = False
+) -> HealthReport:
     """Run every check against CONFIG's paths.
 
     STORE is the already opened database; when None, the database is opened here (and closed
-    again), and a failure to open it is reported rather than raised.
+    again), and a failure to open it is reported rather than raised. READ_ONLY opens it with
+    ``mode=ro``: a missing database is then reported, never created (the web UI's way).
     """
     report = HealthReport(database_ok=False, database_path=str(config.database_path))
     owned = store is None
@@ -91,7 +94,7 @@ def check_health(config: Config, store: Store | None = None) -> HealthReport:
         if store is None:
             from wf.storage import Store
 
-            store = Store(config.database_path)
+            store = Store(config.database_path, read_only=read_only)
         _check_database(store, report)
     except WfError as exc:
         report.database_ok = False
@@ -99,7 +102,7 @@ def check_health(config: Config, store: Store | None = None) -> HealthReport:
     finally:
         if owned and store is not None:
             store.close()
-    _check_workflows(config.workflows_dir, report)
+    _check_workflows(config.workflows_dir, report, config.pools)
     report.log_disk_bytes = directory_size(config.logs_dir)
     return report
 
@@ -116,13 +119,15 @@ def _check_database(store: Store, report: HealthReport) -> None:
     report.success_rate_7d = store.run_success_rate(SUCCESS_RATE_DAYS)
 
 
-def _check_workflows(workflows_dir: Path, report: HealthReport) -> None:
+def _check_workflows(
+    workflows_dir: Path, report: HealthReport, pools: dict[str, int] | None = None
+) -> None:
     from wf.validation import validate_workflow, workflow_files
 
     for path in workflow_files(workflows_dir):
         report.workflows_total += 1
         try:
-            result = validate_workflow(path)
+            result = validate_workflow(path, pools=pools)
         except WfError as exc:  # e.g. removed while we were looking
             report.workflow_errors.append(WorkflowProblem(path.name, [str(exc)]))
             continue

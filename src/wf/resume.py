@@ -219,7 +219,7 @@ def _resume_claimed(
     heartbeat = Heartbeat(store, run.id).start()
     run = store.get_run(run.id)
     run.execution_mode = executor.mode
-    run.max_parallel = executor.workers
+    run.max_parallel = executor.workers_for(session)
     run.total_tasks = dag.total_tasks
     if timeout is not None:
         run.timeout_ms = round(timeout * 1000)
@@ -264,11 +264,12 @@ def _resume_claimed(
             {
                 "resume_count": run.resume_count,
                 "mode": str(executor.mode),
-                "max_parallel": executor.workers,
+                "max_parallel": executor.workers_for(session),
                 "selection": selection,
                 "previously_succeeded": sorted(
                     n for n, row in previous.items() if row.state == TaskStatus.SUCCESS
                 ),
+                **executor.runner.describe(),
             },
         )
         rs.emit(K.RUN_STARTED, run_status="resuming")

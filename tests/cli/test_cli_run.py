@@ -94,6 +94,7 @@ class TestDryRun:
             "can_run_in_parallel": True,
             "depends_on": ["a"],
             "condition": 'x == "a"',
+            "pools": {},
         }
         assert plan["levels"][0]["tasks"][0]["condition"] is None
 

@@ -44,6 +44,8 @@ JSON_KEYS = {
     "errors",
     "warnings",
     "triggers",
+    "pools",
+    "task_pools",
 }
 
 

@@ -35,6 +35,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("export", "Export a run as JSON, or as a tar.gz with its logs."),
     "health": ("health", "Check the database, stale runs, workflows and disk usage."),
     "schema": ("schema", "Print the JSON Schema of workflow files, for editors."),
+    "ui": ("ui", "Serve the read-only web UI: history, live graphs, logs (extra 'ui')."),
 }
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}

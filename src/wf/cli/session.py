@@ -71,6 +71,12 @@ def signal_cancel(
         else:
             os._exit(ExitCode.INTERRUPTED)
 
+    from wf.cli import Process
+
+    if Process.standalone:
+        from wf.executor.containment import claim_process
+
+        claim_process()  # the process is wf itself: every orphan it adopts is reaped
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     installed = threading.current_thread() is threading.main_thread()
     if installed:
@@ -254,3 +260,69 @@ def executor_kwargs(app: AppContext, warn: Callable[[str], None]) -> dict[str, A
         "log_max_bytes": config.log_max_bytes,
         "warn": warn,
     }
+
+
+def choose_runner(
+    app: AppContext,
+    executor: str | None,
+    scheduler: str | None,
+    *,
+    sequential: bool,
+    parallel: bool,
+    jobs: int | None,
+) -> tuple[str, str | None]:
+    """Where attempts run (``local`` or ``dask``) and the Dask scheduler address.
+
+    ``dask`` is work-stealing over the cluster: a mode flag that asks for something else, or
+    no scheduler address, is a usage error; a missing ``wf[dask]`` extra is an error (exit 1).
+    """
+    kind = executor or app.config.executor
+    if kind != "dask":
+        if scheduler:
+            raise UsageError("--scheduler needs --executor dask")
+        return "local", None
+    for flag, on in (("--sequential", sequential), ("--parallel", parallel)):
+        if on:
+            raise UsageError(f"--executor dask runs work-stealing; {flag} conflicts with it")
+    address = scheduler or app.config.dask_scheduler
+    if not address:
+        raise UsageError(
+            "--executor dask needs a scheduler address: --scheduler ADDRESS "
+            "(or the dask_scheduler setting)"
+        )
+    import importlib.util
+
+    from wf.errors import MissingExtraError
+
+    if importlib.util.find_spec("distributed") is None:
+        raise MissingExtraError("--executor dask", "dask")
+    return "dask", address
+
+
+def make_executor(
+    app: AppContext,
+    store: Store,
+    runner: tuple[str, str | None],
+    mode: str,
+    workers: int,
+    schedule: str,
+    *,
+    explicit_workers: int | None,
+) -> Any:
+    """The executor for MODE, or the Dask executor when RUNNER says so."""
+    kwargs = executor_kwargs(app, lambda m: app.diag("warn", m))
+    kind, address = runner
+    if kind == "dask":
+        from wf.executor.daskrunner import DaskExecutor
+
+        assert address is not None
+        return DaskExecutor(
+            store,
+            address,
+            explicit_workers,
+            schedule=schedule.replace("-", "_"),
+            **kwargs,
+        )
+    from wf.executor import executor_for_mode
+
+    return executor_for_mode(mode, store, workers, schedule=schedule.replace("-", "_"), **kwargs)

@@ -7,6 +7,7 @@ file; its TOML source is stored in its DAG cache row (``workflow_source``) inste
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
 from wf.dag import DAG, build_dag, load_dag, parse_workflow_text
@@ -16,12 +17,12 @@ from wf.storage import Run, Store
 __all__ = ["load_run_dag"]
 
 
-def load_run_dag(store: Store, run: Run) -> DAG:
+def load_run_dag(store: Store, run: Run, *, pools: Mapping[str, int] | None = None) -> DAG:
     """Load RUN's workflow again; raise ResumeError when there is nothing to load it from."""
     if run.workflow_file:
         # The stored absolute path is loaded as a path: a file that is gone is
         # "workflow not found: PATH", never a workflow-name error.
-        return load_dag(Path(run.workflow_file))
+        return load_dag(Path(run.workflow_file), pools=pools)
     cache = store.get_dag_cache(run.id)
     source = ""
     if cache is not None:
@@ -36,4 +37,4 @@ def load_run_dag(store: Store, run: Run) -> DAG:
             "be resumed (it was built from a DAG that was neither loaded from a file nor "
             "parsed from text)"
         )
-    return build_dag(parse_workflow_text(source, name=run.workflow_name))
+    return build_dag(parse_workflow_text(source, name=run.workflow_name, pools=pools))

@@ -13,4 +13,5 @@ class Store(StoreReads, StoreWrites, StoreOwnership):
     ``Store(path)`` creates the file (0600, in a 0700 directory) and applies migrations.
     Single-statement writes commit on their own; ``transaction()`` groups several into one
     commit. Run-ID arguments of read methods accept unique prefixes; write methods take full IDs.
+    ``Store(path, read_only=True)`` opens an existing database that cannot be written (``mode=ro``).
     """

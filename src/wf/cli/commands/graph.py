@@ -80,7 +80,7 @@ def command(
     from wf.dag.render import render
 
     app = app_context()
-    dag = load_dag(workflow, workflows_dir=app.config.workflows_dir)
+    dag = load_dag(workflow, workflows_dir=app.config.workflows_dir, pools=app.config.pools)
     for warning in dag.warnings:
         app.diag("warn", warning)
     if highlight:

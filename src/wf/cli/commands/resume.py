@@ -12,8 +12,9 @@ from wf.cli.fmt import Style, short_id
 from wf.cli.session import (
     CancelRequest,
     choose_mode,
+    choose_runner,
     debug_plan,
-    executor_kwargs,
+    make_executor,
     make_progress,
     parse_timeout,
     parse_vars,
@@ -58,6 +59,8 @@ def command(
     jobs: int | None,
     schedule: str,
     max_parallel: int | None,
+    executor: str | None,
+    scheduler: str | None,
     variables: tuple[str, ...],
     timeout: str | None,
     print_output: bool,
@@ -81,10 +84,12 @@ def command(
       wf resume 3MhOQCKI --rerun extract -j 4
       wf resume 3MhOQCKI --only 'load[region=eu],report'
     """
-    from wf.executor import executor_for_mode
     from wf.executor.rundag import load_run_dag
 
     app = app_context()
+    runner = choose_runner(
+        app, executor, scheduler, sequential=sequential, parallel=parallel, jobs=jobs
+    )
     store = app.store()
     run = store.get_run(run_id)
     if run.status not in RESUMABLE_RUN_STATUSES:
@@ -98,18 +103,17 @@ def command(
         max_parallel=max_parallel or None,
         stored=(str(run.execution_mode), run.max_parallel),
     )
+    if runner[0] == "dask":
+        mode = "work_stealing"  # the Dask executor schedules work-stealing over the cluster
     runtime_vars = parse_vars(variables)
     deadline = parse_timeout(timeout)
-    dag = load_run_dag(store, run)  # its workflow file, or the source kept with the run
+    # its workflow file, or the source kept with the run
+    dag = load_run_dag(store, run, pools=app.config.pools)
     for warning in dag.warnings:
         app.diag("warn", warning)
     debug_plan(app, dag, mode, workers, schedule)
-    executor = executor_for_mode(
-        mode,
-        store,
-        workers,
-        schedule=schedule.replace("-", "_"),
-        **executor_kwargs(app, lambda m: app.diag("warn", m)),
+    engine = make_executor(
+        app, store, runner, mode, workers, schedule, explicit_workers=jobs or max_parallel
     )
     # Printed when the run has been claimed, so a refused resume does not announce itself.
     banner = (
@@ -121,7 +125,7 @@ def command(
     try:
         notify = progress.notice if progress is not None else None
         with signal_cancel(cancel, quiet=as_json, notify=notify):
-            final = executor.resume(
+            final = engine.resume(
                 run.id,
                 progress=progress,
                 print_output=print_output,

@@ -11,10 +11,9 @@ from wf.cli.context import app_context
 from wf.cli.dates import local_day_end, local_day_start
 from wf.cli.fmt import Style, cut, local_time, render_table, short_id, table_duration
 from wf.errors import UsageError
+from wf.history import SORTS, SQL_INT_MAX, RunFilters, RunPage, list_history
 from wf.storage import Run, RunStatus, RunSummary, Store
 
-SORTS = ("time", "name", "workflow", "duration", "tasks", "status")
-SQL_INT_MAX = 2**63 - 1  # the largest SQLite INTEGER
 ATTEMPTS_NOTE = (
     "SUCCESS, FAILED and SKIPPED count attempts: a task that failed once and then succeeded "
     "adds 1 to each of FAILED and SUCCESS."
@@ -41,28 +40,6 @@ def summary_box(summary: RunSummary, *, unicode: bool = True) -> str:
     out += [f"{v} " + line.ljust(width - 1) + v for line in lines]
     out.append(bl + h * width + br)
     return "\n".join(out)
-
-
-def run_json(run: Run) -> dict[str, Any]:
-    """One run in ``wf runs --json``."""
-    data = run.to_dict()
-    return {
-        "id": run.id,
-        "workflow": run.workflow_name,
-        "status": str(run.status),
-        "started_at": data["start_time"],
-        "ended_at": data["end_time"],
-        "duration_ms": run.duration_ms,
-        "total_tasks": run.total_tasks,
-        "tasks_success": run.tasks_success,
-        "tasks_failed": run.tasks_failed,
-        "tasks_skipped": run.tasks_skipped,
-        "execution_mode": str(run.execution_mode),
-        "max_parallel": run.max_parallel,
-        "resume_count": run.resume_count,
-        "tags": list(run.tags),
-        "error": run.error,
-    }
 
 
 def _detailed(run: Run, store: Store, style: Style) -> str:
@@ -215,13 +192,10 @@ def command(
         seconds = parse_timeout(min_duration, "--min-duration") or 0
         filters["min_duration_ms"] = round(seconds * 1000)
     store = app_context().store()
-    summary = store.run_summary(**filters)
-    runs = store.list_runs(
-        **filters, limit=limit, offset=offset, sort="name" if sort == "workflow" else sort
-    )
+    listing = list_history(store, RunFilters(**filters), RunPage(limit, offset, sort))
+    summary, runs = listing.summary, listing.runs
     if as_json:
-        payload = {"summary": summary.to_dict(), "runs": [run_json(r) for r in runs]}
-        click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
+        click.echo(json.dumps(listing.to_dict(), indent=2, ensure_ascii=False))
         return 0
     if summary.total_runs == 0:
         click.echo("No runs found matching the criteria")

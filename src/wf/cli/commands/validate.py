@@ -62,10 +62,14 @@ def command(workflow: str | None, as_json: bool, store: bool) -> int:
     """
     app = app_context()
     if workflow is not None:
-        results = [validate_workflow(workflow, workflows_dir=app.config.workflows_dir)]
+        results = [
+            validate_workflow(
+                workflow, workflows_dir=app.config.workflows_dir, pools=app.config.pools
+            )
+        ]
     else:
         directory = app.config.workflows_dir
-        results = [validate_workflow(p) for p in workflow_files(directory)]
+        results = [validate_workflow(p, pools=app.config.pools) for p in workflow_files(directory)]
     problems: list[str] = []
     if store:
         _check_store(problems)
