@@ -24,18 +24,22 @@ def gate(tmp_path):
 
 
 def chain(gate) -> str:
+    # d is independent of b, but b fails only once d is done (it waits for d's marker): in the
+    # concurrent modes, a failure of b while d still ran would cancel d (fail fast).
+    done = gate.parent / "d.done"
     return f"""
         [tasks.a]
         cmd = "echo va"
         register = "x"
         [tasks.b]
-        cmd = 'echo "b saw {{{{.x}}}}"; test -f "{gate}"'
+        cmd = 'echo "b saw {{{{.x}}}}"; until [ -e "$DONE" ]; do sleep 0.01; done; test -f "{gate}"'
+        env = {{ DONE = "{done}" }}
         depends_on = ["a"]
         [tasks.c]
         cmd = "echo c"
         depends_on = ["b"]
         [tasks.d]
-        cmd = "echo d"
+        cmd = 'echo d; touch "{done}"'
     """
 
 
@@ -63,7 +67,8 @@ def test_resume_reuses_unchanged_successes_and_reruns_failures(write_dag, engine
     assert len(resumed.rows("a")) == 1
     assert len(resumed.rows("d")) == 1
     assert sorted(e["task_id"] for e in resumed.audit("task_reused")) == ["a", "d"]
-    reused_events = [e for e in resumed.events if e.kind == "task_skipped"]
+    reused_events = [e for e in resumed.events if e.kind == "task_reused"]
+    assert not [e for e in resumed.events if e.kind == "task_skipped"]
     assert {(e.task_id, e.status, e.reason) for e in reused_events} == {
         ("a", "success", "unchanged since run"),
         ("d", "success", "unchanged since run"),

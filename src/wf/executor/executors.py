@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from wf.contextmap import RESERVED_NAMES, ContextMap
 from wf.dag.model import DAG
 from wf.errors import SecurityError
+from wf.executor.cache import CacheOptions, make_run_cache
 from wf.executor.cancel import CancelScope
 from wf.executor.engine import (
     ExternalCancel,
@@ -94,6 +95,8 @@ class _EngineExecutor:
     """The engine with a fixed mode; subclasses only choose the policy."""
 
     mode: ExecutionMode = ExecutionMode.SEQUENTIAL
+    #: Concurrency from the runner's capacity (a Dask cluster's threads) instead of a number.
+    auto_workers: bool = False
 
     def __init__(
         self,
@@ -106,8 +109,11 @@ class _EngineExecutor:
         log_max_bytes: int = 67_108_864,
         warn: Callable[[str], None] | None = None,
         runner: AttemptRunner | None = None,
+        cache: CacheOptions | None = None,
     ) -> None:
         self.store = store
+        #: Incremental runs (docs/caching.md): --force, --force-task, --explain.
+        self.cache = cache or CacheOptions()
         if runner is None:
             from wf.executor.local import LocalRunner
 
@@ -115,9 +121,9 @@ class _EngineExecutor:
         self.runner: AttemptRunner = runner
         self.max_parallel = workers if workers > 0 else DEFAULT_WORKERS
         if logs_dir is None:
-            from wf.config import load_config
+            from wf.executor.logdefault import default_logs_dir
 
-            logs_dir = load_config().logs_dir
+            logs_dir = default_logs_dir(store)  # next to the database (docs/api.md)
         self.settings = EngineSettings(
             logs_dir=Path(logs_dir),
             kill_grace=kill_grace,
@@ -137,6 +143,12 @@ class _EngineExecutor:
     def workers(self) -> int:
         """Concurrent attempts: 1 for sequential."""
         return 1 if self.mode is ExecutionMode.SEQUENTIAL else self.max_parallel
+
+    def workers_for(self, session: RunnerSession) -> int:
+        """Concurrent attempts of a run in SESSION (its capacity when ``auto_workers``)."""
+        if self.auto_workers and session.capacity:
+            return session.capacity
+        return self.workers
 
     def execute(
         self,
@@ -183,7 +195,7 @@ class _EngineExecutor:
             total_tasks=dag.total_tasks,
             tags=list(dag.tags),
             execution_mode=self.mode,
-            max_parallel=self.workers,
+            max_parallel=self.workers_for(session),
             timeout_ms=round((timeout or 0) * 1000),
             clean_env=clean_env,
             owner_pid=pid,
@@ -208,6 +220,7 @@ class _EngineExecutor:
             print_output=print_output,
             clean_env=clean_env,
         )
+        rs.cache = make_run_cache(self.store, dag, self.cache)
         try:
             record_graph(self.store, run.id, dag)
             apply_runtime_vars(ctx, runtime_vars)
@@ -220,7 +233,7 @@ class _EngineExecutor:
             started: dict[str, object] = {
                 "workflow": dag.name,
                 "mode": str(self.mode),
-                "max_parallel": self.workers,
+                "max_parallel": self.workers_for(session),
                 "tags": list(dag.tags),
                 **self.runner.describe(),
             }
@@ -255,7 +268,7 @@ class _EngineExecutor:
         reap = prepare_log_dirs(rs.run_log_dir, nodes)
         try:
             external = ExternalCancel(rs.run_cancel, cancel, timeout)
-            schedule(rs, policy, self.workers, external, session)
+            schedule(rs, policy, self.workers_for(session), external, session)
         finally:
             reap()
         return decide_outcome(rs, nodes)
@@ -302,7 +315,7 @@ def record_graph(store: Store, run_id: str, dag: DAG) -> None:
     with store.transaction():
         store.upsert_dag_cache(
             run_id,
-            dag.to_json(),
+            dag.to_cache_json(),
             total_nodes=dag.total_tasks,
             total_levels=len(dag.levels),
             has_parallel_tasks=any(len(level) > 1 for level in dag.levels),
