@@ -126,9 +126,15 @@ class RunWatcher:
         return self._changes(store)
 
     def _baseline(self, store: Store) -> list[Event]:
-        self.queries += 2
+        self.queries += 3
         self._watermark = store.latest_run_update() or ""
-        self._seen = {}
+        # Rows inside the margin are looked at again by the next poll: remember them as seen,
+        # or every run of the last seconds would be reported as changed.
+        self._seen = {
+            run.id: format_time(run.updated_at)
+            for run in store.runs_updated_since(self._since())
+            if run.updated_at is not None
+        }
         self._active = dict.fromkeys(self._active_runs(store))
         self._active.update(store.task_activity(list(self._active)))
         return []
