@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from startup import seed_history  # noqa: E402
+from startup import seed_history
 
 
 def median_ms(fn, reps: int) -> tuple[float, float]:
