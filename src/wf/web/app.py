@@ -33,7 +33,7 @@ from wf.storage import AmbiguousRunIdError, RunNotFoundError, Store, StoreError
 from wf.web.db import Database, NoDatabase
 from wf.web.events import RunWatcher
 from wf.web.guard import Guard
-from wf.web.logfiles import LogNotFound, confined_log_path, node_attempts, read_chunk
+from wf.web.logfiles import LogNotFound, confined_log_path, log_range, node_attempts
 from wf.web.markup import error_page, run_href, url
 from wf.web.pages.diff import diff_page
 from wf.web.pages.health import health_page
@@ -216,16 +216,19 @@ class WebUI:
         path = confined_log_path(Path(self.config.logs_dir), selected)
         offset = _int_param(q, "offset", allow_negative=True)
         length = _int_param(q, "length")
-        chunk = read_chunk(path, offset, length)
+        part = log_range(path, offset, length)
         headers = {
-            "X-Wf-Log-Size": str(chunk.size),
-            "X-Wf-Log-Start": str(chunk.start),
+            "Content-Length": str(part.count),
+            "X-Wf-Log-Size": str(part.size),
+            "X-Wf-Log-Start": str(part.start),
             "X-Wf-Attempt": str(selected.attempt),
             "X-Wf-Attempt-State": str(selected.state),
             "X-Wf-Run-Status": str(run.status),
             "Cache-Control": "no-store",
         }
-        return Response(chunk.data, media_type="text/plain; charset=utf-8", headers=headers)
+        return StreamingResponse(
+            part.blocks(), media_type="text/plain; charset=utf-8", headers=headers
+        )
 
     def api_health(self, request: Request) -> Response:
         return JSONResponse(self._health().to_dict())
