@@ -34,6 +34,7 @@ GUIDE_PAGES = [
     "json.md",
     "configuration.md",
     "schema.md",
+    "ui.md",
 ]
 
 
