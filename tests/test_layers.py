@@ -28,7 +28,18 @@ def _imports(path: Path) -> set[str]:
     if path.name != "__init__.py":
         package = package.rsplit(".", 1)[0]
     found: set[str] = set()
+    # Imports under ``if TYPE_CHECKING:`` never run (wf/__init__.py names the API for type
+    # checkers that way and imports it lazily).
+    typing_only = {
+        id(inner)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and ast.unparse(node.test).endswith("TYPE_CHECKING")
+        for child in node.body
+        for inner in ast.walk(child)
+    }
     for node in ast.walk(tree):
+        if id(node) in typing_only:
+            continue
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -112,3 +123,55 @@ def test_the_checker_sees_an_import_of_the_engine() -> None:
         _inside(m, "wf.executor") for m in GRAPH["wf.resume"]
     )
     assert any(_inside(m, "wf.executor") for m in _reachable("wf.cli.commands.run"))
+
+
+# Top-level package or module under wf -> layer (higher layers may import lower ones).
+LAYERS = {
+    **dict.fromkeys(["dag", "contextmap", "security", "errors", "_version", "durations"], 0),
+    **dict.fromkeys(
+        [
+            "storage",
+            "config",
+            "logs",
+            "validation",
+            "inspection",
+            "export",
+            "health",
+            "history",
+            "dates",
+            "failure",
+            "rundiff",
+            "files",
+        ],
+        1,
+    ),
+    **dict.fromkeys(["executor", "resume", "telemetry"], 2),
+    **dict.fromkeys(["cli", "web"], 3),
+}
+# Deliberate exceptions: (importer, imported). A workflow *name* is resolved in the configured
+# workflows directory, so loading by name reads the configuration (lazily); a task that names a
+# pool its workflow does not declare takes the configured default pools (lazily).
+ALLOWED = {("wf.dag.source", "wf.config"), ("wf.dag.parse", "wf.config")}
+
+
+def _layer(module: str) -> int | None:
+    parts = module.split(".")
+    return LAYERS.get(parts[1]) if len(parts) > 1 and parts[0] == "wf" else None
+
+
+def test_no_module_imports_from_a_higher_layer() -> None:
+    upward = []
+    for module, imported_modules in sorted(GRAPH.items()):
+        mine = _layer(module)
+        if mine is None:
+            continue
+        for imported in sorted(imported_modules):
+            theirs = _layer(imported)
+            if theirs is not None and theirs > mine and (module, imported) not in ALLOWED:
+                upward.append(f"{module} imports {imported}")
+    assert upward == []
+
+
+def test_every_top_level_module_has_a_layer() -> None:
+    tops = {name.split(".")[1] for name in MODULES if name.count(".") >= 1}
+    assert sorted(tops - set(LAYERS) - {"__main__", "cli"}) == []

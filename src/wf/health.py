@@ -102,7 +102,7 @@ def check_health(
     finally:
         if owned and store is not None:
             store.close()
-    _check_workflows(config.workflows_dir, report)
+    _check_workflows(config.workflows_dir, report, config.pools)
     report.log_disk_bytes = directory_size(config.logs_dir)
     return report
 
@@ -119,13 +119,15 @@ def _check_database(store: Store, report: HealthReport) -> None:
     report.success_rate_7d = store.run_success_rate(SUCCESS_RATE_DAYS)
 
 
-def _check_workflows(workflows_dir: Path, report: HealthReport) -> None:
+def _check_workflows(
+    workflows_dir: Path, report: HealthReport, pools: dict[str, int] | None = None
+) -> None:
     from wf.validation import validate_workflow, workflow_files
 
     for path in workflow_files(workflows_dir):
         report.workflows_total += 1
         try:
-            result = validate_workflow(path)
+            result = validate_workflow(path, pools=pools)
         except WfError as exc:  # e.g. removed while we were looking
             report.workflow_errors.append(WorkflowProblem(path.name, [str(exc)]))
             continue

@@ -241,7 +241,7 @@ def test_logs_shows_the_failed_tasks_with_their_logs(
     code, out, _ = wf("runs", "--logs")
     assert code == 0
     log = wf_home / "logs" / history["failing"] / "build" / "attempt_1.log"
-    assert re.search(rf"build\s+3\s+{re.escape(str(log))}", out)
+    assert re.search(rf"build\s+3\s+exit status 3\s+{re.escape(str(log))}", out)
     assert "prepare" not in out.split(history["failing"][:8], 1)[1].split("\n\n", 1)[0]
 
 

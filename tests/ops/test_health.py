@@ -13,6 +13,7 @@ from wf.cli.fmt import Style
 from wf.config import load_config
 from wf.health import HealthReport, WorkflowProblem, check_health, directory_size
 from wf.storage import Run, RunStatus
+from wf.storage.schema import LATEST_VERSION
 
 HEALTH_KEYS = [
     "database_ok",
@@ -44,7 +45,7 @@ def test_healthy_system_exits_0(wf, write_workflow, run_workflow):
     assert lines[0] == "=== SYSTEM HEALTH ==="
     config = load_config()
     assert lines[1].startswith(f"Database:        ✓ ok ({config.database_path}, ")
-    assert lines[1].endswith(", schema v1)")
+    assert lines[1].endswith(f", schema v{LATEST_VERSION})")
     assert "Stale runs:      0" in lines
     assert "Interrupted:     0" in lines
     assert "Workflows:       ✓ 1/1 valid" in lines
@@ -62,7 +63,7 @@ def test_json_has_exactly_the_spec_keys(wf, write_workflow, run_workflow, flow_r
     assert data["database_ok"] is True
     assert data["database_path"] == str(config.database_path)
     assert data["database_size_bytes"] > 0
-    assert data["schema_version"] == 1
+    assert data["schema_version"] == LATEST_VERSION
     assert (data["workflows_total"], data["workflows_valid"]) == (2, 2)
     assert data["workflow_errors"] == []
     assert data["success_rate_7d"] == 0.5

@@ -35,7 +35,7 @@ TASK_KEYS = {
     "exit_code", "start_time", "end_time", "duration_ms", "attempt", "max_retries",
     "is_forensic", "is_matrix_expansion", "matrix_vars", "condition_expr", "condition_result",
     "error_message", "stack_trace", "fingerprint", "output_truncated", "pid", "created_at",
-    "updated_at",
+    "updated_at", "hostname",
 }  # fmt: skip
 HEADERS = [
     "=== RUN METADATA ===",

@@ -27,7 +27,7 @@ EXPECTED_COLUMNS = {
         "exit_code", "start_time", "end_time", "duration_ms", "attempt", "max_retries",
         "is_forensic", "is_matrix_expansion", "matrix_vars", "condition_expr",
         "condition_result", "error_message", "stack_trace", "fingerprint", "output_truncated",
-        "pid", "created_at", "updated_at",
+        "pid", "created_at", "updated_at", "hostname",
     ],
     "context_snapshots": [
         "id", "run_id", "snapshot_time", "snapshot_type", "variable_name", "variable_value",
@@ -171,7 +171,7 @@ def test_reopening_is_idempotent_and_records_migration_once(db_path: Path) -> No
         with Store(db_path) as s:
             assert s.schema_version() == LATEST_VERSION
     rows = raw(db_path).execute("SELECT version FROM schema_version").fetchall()
-    assert rows == [(1,)]
+    assert rows == [(v,) for v in range(1, LATEST_VERSION + 1)]
 
 
 def test_newer_schema_version_is_refused(db_path: Path) -> None:
@@ -180,7 +180,8 @@ def test_newer_schema_version_is_refused(db_path: Path) -> None:
         "INSERT INTO schema_version VALUES (?, '2030-01-01T00:00:00.000000Z')",
         (LATEST_VERSION + 1,),
     )
-    with pytest.raises(SchemaVersionError, match=r"database schema version 2 is newer than this"):
+    newer = rf"database schema version {LATEST_VERSION + 1} is newer than this"
+    with pytest.raises(SchemaVersionError, match=newer):
         Store(db_path)
     assert issubclass(SchemaVersionError, StoreError)
 
@@ -190,7 +191,7 @@ def test_existing_empty_file_is_initialised(tmp_path: Path) -> None:
     path.touch()
     with Store(path) as s:
         assert s.quick_check() == ["ok"]
-        assert s.schema_version() == 1
+        assert s.schema_version() == LATEST_VERSION
 
 
 def test_non_database_file_raises_store_error(tmp_path: Path) -> None:
@@ -247,4 +248,4 @@ def test_closed_store_raises_store_error(db_path: Path) -> None:
 def test_in_memory_store_works_for_tooling() -> None:
     with Store(":memory:") as s:
         s.ping()
-        assert s.schema_version() == 1
+        assert s.schema_version() == LATEST_VERSION

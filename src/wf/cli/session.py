@@ -15,7 +15,7 @@ import click
 
 from wf.cli.context import AppContext, is_tty
 from wf.cli.exitcodes import ExitCode
-from wf.cli.fmt import Style, short_id
+from wf.cli.fmt import Style, plural, short_id
 from wf.cli.progress import LiveProgress, PlainProgress
 from wf.cli.summary import failure_summary, result_block
 from wf.dag import DAG
@@ -37,8 +37,24 @@ class CancelRequest(threading.Event):
 
 
 @contextmanager
-def signal_cancel(cancel: CancelRequest, *, quiet: bool = False) -> Iterator[None]:
-    """SIGINT/SIGTERM cancel the run; a second one kills at once; a third exits 130."""
+def signal_cancel(
+    cancel: CancelRequest,
+    *,
+    quiet: bool = False,
+    notify: Callable[[str], None] | None = None,
+) -> Iterator[None]:
+    """SIGINT/SIGTERM cancel the run; a second one kills at once; a third exits 130.
+
+    Messages go through NOTIFY (the progress renderer, so that they never land inside a live
+    status area), else straight to stderr.
+    """
+
+    def say(text: str) -> None:
+        if notify is not None:
+            notify(text)
+        else:
+            sys.stderr.write(text + "\n")
+            sys.stderr.flush()
 
     def handler(signum: int, _frame: Any) -> None:
         cancel.signals += 1
@@ -46,17 +62,21 @@ def signal_cancel(cancel: CancelRequest, *, quiet: bool = False) -> Iterator[Non
         if cancel.signals == 1:
             cancel.reason = f"received {name}"
             if not quiet:
-                sys.stderr.write("cancelling run (press Ctrl+C again to kill immediately)\n")
-                sys.stderr.flush()
+                say("cancelling run (press Ctrl+C again to kill immediately)")
             cancel.set()
         elif cancel.signals == 2:
             cancel.hard = True
             if not quiet:
-                sys.stderr.write("killing running tasks\n")
-                sys.stderr.flush()
+                say("killing running tasks")
         else:
             os._exit(ExitCode.INTERRUPTED)
 
+    from wf.cli import Process
+
+    if Process.standalone:
+        from wf.executor.containment import claim_process
+
+        claim_process()  # the process is wf itself: every orphan it adopts is reaped
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     installed = threading.current_thread() is threading.main_thread()
     if installed:
@@ -153,6 +173,18 @@ def choose_mode(
     return mode, workers
 
 
+def debug_plan(app: AppContext, dag: DAG, mode: str, workers: int, schedule: str) -> None:
+    """``-v``: the mode and the order in which nodes become ready, on stderr."""
+    if app.log_level != "debug" and (app._config is None or app.config.log_level != "debug"):
+        return
+    source = dag.file_path or "(text)"
+    app.diag("debug", f"workflow {dag.name}: {source}; {plural(dag.total_tasks, 'task')}")
+    order = schedule if mode == "work_stealing" else "level by level"
+    app.diag("debug", f"mode {mode}, max_parallel {workers}, start order {order}")
+    for i, level in enumerate(dag.levels):
+        app.diag("debug", f"level {i}: {', '.join(level)}")
+
+
 def make_progress(
     dag: DAG,
     mode: str,
@@ -228,3 +260,69 @@ def executor_kwargs(app: AppContext, warn: Callable[[str], None]) -> dict[str, A
         "log_max_bytes": config.log_max_bytes,
         "warn": warn,
     }
+
+
+def choose_runner(
+    app: AppContext,
+    executor: str | None,
+    scheduler: str | None,
+    *,
+    sequential: bool,
+    parallel: bool,
+    jobs: int | None,
+) -> tuple[str, str | None]:
+    """Where attempts run (``local`` or ``dask``) and the Dask scheduler address.
+
+    ``dask`` is work-stealing over the cluster: a mode flag that asks for something else, or
+    no scheduler address, is a usage error; a missing ``wf[dask]`` extra is an error (exit 1).
+    """
+    kind = executor or app.config.executor
+    if kind != "dask":
+        if scheduler:
+            raise UsageError("--scheduler needs --executor dask")
+        return "local", None
+    for flag, on in (("--sequential", sequential), ("--parallel", parallel)):
+        if on:
+            raise UsageError(f"--executor dask runs work-stealing; {flag} conflicts with it")
+    address = scheduler or app.config.dask_scheduler
+    if not address:
+        raise UsageError(
+            "--executor dask needs a scheduler address: --scheduler ADDRESS "
+            "(or the dask_scheduler setting)"
+        )
+    import importlib.util
+
+    from wf.errors import MissingExtraError
+
+    if importlib.util.find_spec("distributed") is None:
+        raise MissingExtraError("--executor dask", "dask")
+    return "dask", address
+
+
+def make_executor(
+    app: AppContext,
+    store: Store,
+    runner: tuple[str, str | None],
+    mode: str,
+    workers: int,
+    schedule: str,
+    *,
+    explicit_workers: int | None,
+) -> Any:
+    """The executor for MODE, or the Dask executor when RUNNER says so."""
+    kwargs = executor_kwargs(app, lambda m: app.diag("warn", m))
+    kind, address = runner
+    if kind == "dask":
+        from wf.executor.daskrunner import DaskExecutor
+
+        assert address is not None
+        return DaskExecutor(
+            store,
+            address,
+            explicit_workers,
+            schedule=schedule.replace("-", "_"),
+            **kwargs,
+        )
+    from wf.executor import executor_for_mode
+
+    return executor_for_mode(mode, store, workers, schedule=schedule.replace("-", "_"), **kwargs)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from wf.cli.fmt import Style, short_id, table_duration
+from wf.cli.fmt import Style, plural, short_id, table_duration
 from wf.dag import DAG
 from wf.executor.runstate import tail_lines
 from wf.storage import Run, RunStatus, TaskExecution, TaskStatus
@@ -50,6 +50,23 @@ def result_block(run: Run, dag: DAG, latest: dict[str, TaskExecution], style: St
     )
 
 
+def failure_kind(row: TaskExecution) -> str:
+    """How a failed or cancelled attempt ended, in words: ``exit code 2``, ``timed out after
+    1s``, ``failed before start: …``, ``output registration failed: …`` or ``cancelled``."""
+    error = row.error_message or ""
+    if row.state is TaskStatus.CANCELLED:
+        return "cancelled"
+    if error.startswith("timed out"):
+        return error
+    if row.exit_code is None:
+        return f"failed before start: {error}" if error else "failed before start"
+    if row.exit_code == 0:
+        return f"output registration failed: {error.removeprefix('failed to register output: ')}"
+    if row.exit_code < 0:
+        return error or "did not run to an exit status"
+    return f"exit code {row.exit_code}"
+
+
 def failure_summary(
     run: Run,
     dag: DAG,
@@ -66,11 +83,8 @@ def failure_summary(
     if cause and row is not None:
         name = dag.nodes[cause].name if cause in dag.nodes else cause
         label = f"{cause} ({name})" if name != cause else cause
-        code = "-" if row.exit_code is None else str(row.exit_code)
-        lines.append(
-            f"Root cause: {label} {style.sym('dash')} exit code {code} after "
-            f"{cause_attempts or row.attempt} attempt(s)"
-        )
+        attempts = plural(cause_attempts or row.attempt, "attempt")
+        lines.append(f"Root cause: {label} {style.sym('dash')} {failure_kind(row)} ({attempts})")
         lines.append(f"Error:      {row.error_message or '-'}")
         if row.log_path:
             lines.append(f"Log:        {row.log_path}")
@@ -79,7 +93,11 @@ def failure_summary(
                 lines.append(f"  | {line}")
     elif run.error:
         lines.append(f"Error:      {run.error}")
-    also = [n for n, v in outcomes.items() if v == "failed" and n != cause]
+    also = [
+        f"{n} (ignored)" if n in dag.nodes and dag.nodes[n].task.ignore_failure else n
+        for n, v in outcomes.items()
+        if v == "failed" and n != cause
+    ]
     cancelled = [n for n, v in outcomes.items() if v == "cancelled"]
     not_started = [n for n, v in outcomes.items() if v == "not_started"]
     extra = []

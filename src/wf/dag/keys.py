@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from wf.contextmap import RESERVED_NAMES
+from wf.dag.pools import POOL_NAME_PATTERN
 
 __all__ = [
     "DURATION",
@@ -89,6 +90,13 @@ _REGISTER: Schema = {
 _TASK_ID = "^[A-Za-z0-9_-]{1,128}$"
 # A trap reference: empty (none) or a task ID.
 _TRAP: Schema = {"type": "string", "pattern": "^([A-Za-z0-9_-]{1,128})?$"}
+# Resource pools (docs/workflow-files.md#resource-pools).
+_POOL_NAME = POOL_NAME_PATTERN
+_POOL_TABLE: Schema = {
+    "type": "object",
+    "propertyNames": {"pattern": _POOL_NAME},
+    "additionalProperties": {"type": "integer", "minimum": 1},
+}
 _MATRIX: Schema = {
     "type": "object",
     "propertyNames": {"pattern": "^[A-Za-z0-9_-]+$"},
@@ -146,6 +154,13 @@ TASK_TABLE: tuple[Key, ...] = (
     Key("timeout", DURATION, "per-attempt wall-clock limit (0: none)", "15m"),
     Key("kill_grace", DURATION, "wait between SIGTERM and SIGKILL", "5s"),
     Key("on_failure", _TRAP, "forensic task to run when this task finally fails", "page"),
+    Key(
+        "pool",
+        {"type": "string", "pattern": _POOL_NAME},
+        "resource pool this task takes one unit of while it runs",
+        "gpu",
+    ),
+    Key("pools", _POOL_TABLE, "resource pools this task takes, pool = weight", {"gpu": 1}),
 )
 
 WORKFLOW_TABLE: tuple[Key, ...] = (
@@ -169,5 +184,11 @@ WORKFLOW_TABLE: tuple[Key, ...] = (
         },
         "the tasks, one [tasks.<id>] table each",
         {"greet": {"cmd": "echo hi"}},
+    ),
+    Key(
+        "pools",
+        _POOL_TABLE,
+        "resource pools, pool = capacity: tasks in flight never take more than that",
+        {"gpu": 1},
     ),
 )

@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from wf.dag.gcpause import gc_paused
 from wf.dag.graph import Graph, analyse
 from wf.dag.keys import WORKFLOW_TABLE, names
 from wf.dag.model import WorkflowDefinition, WorkflowError
+from wf.dag.pools import parse_capacities, resolve_pools
 from wf.dag.report import Report, quote, unknown_key
 from wf.dag.source import locate_workflow, read_workflow_text
 from wf.dag.tasks import parse_task
@@ -33,23 +34,32 @@ _NOT_IN_NAME_RE = re.compile(r"[^A-Za-z0-9_-]+")
 
 
 def parse_workflow(
-    source: str | os.PathLike[str], *, workflows_dir: str | os.PathLike[str] | None = None
+    source: str | os.PathLike[str],
+    *,
+    workflows_dir: str | os.PathLike[str] | None = None,
+    pools: Mapping[str, int] | None = None,
 ) -> WorkflowDefinition:
     """Load SOURCE, a workflow name or path (SPEC §1.1), and validate it.
 
-    ``workflows_dir=None`` means the configured directory. Raises WorkflowError listing every
-    problem found.
+    ``workflows_dir=None`` means the configured directory, and ``pools=None`` the configured
+    default pools (read only when a task names a pool the workflow does not declare). Raises
+    WorkflowError listing every problem found.
     """
-    return analyse_workflow(source, workflows_dir=workflows_dir)[0]
+    return analyse_workflow(source, workflows_dir=workflows_dir, pools=pools)[0]
 
 
-def parse_workflow_text(text: str, *, name: str, file_path: str = "") -> WorkflowDefinition:
+def parse_workflow_text(
+    text: str, *, name: str, file_path: str = "", pools: Mapping[str, int] | None = None
+) -> WorkflowDefinition:
     """Validate workflow TOML TEXT; NAME stands for the file stem (SPEC §1.1 rule 5)."""
-    return analyse_workflow_text(text, name=name, file_path=file_path)[0]
+    return analyse_workflow_text(text, name=name, file_path=file_path, pools=pools)[0]
 
 
 def analyse_workflow(
-    source: str | os.PathLike[str], *, workflows_dir: str | os.PathLike[str] | None = None
+    source: str | os.PathLike[str],
+    *,
+    workflows_dir: str | os.PathLike[str] | None = None,
+    pools: Mapping[str, int] | None = None,
 ) -> tuple[WorkflowDefinition, Graph]:
     """``parse_workflow``, also returning the graph that validation built on the way."""
     try:
@@ -58,20 +68,20 @@ def analyse_workflow(
     except WorkflowError as exc:
         exc.source = os.fspath(source)
         raise
-    return analyse_workflow_text(text, name=path.stem, file_path=str(path.absolute()))
+    return analyse_workflow_text(text, name=path.stem, file_path=str(path.absolute()), pools=pools)
 
 
 def analyse_workflow_text(
-    text: str, *, name: str, file_path: str = ""
+    text: str, *, name: str, file_path: str = "", pools: Mapping[str, int] | None = None
 ) -> tuple[WorkflowDefinition, Graph]:
     """``parse_workflow_text``, also returning the graph that validation built on the way."""
     report = Report()
-    definition = WorkflowDefinition(name=name, file_path=file_path)
+    definition = WorkflowDefinition(name=name, file_path=file_path, source=text)
     graph = Graph()
     with gc_paused():
         document = _load_toml(text, report)
         if document is not None:
-            graph = _read_document(document, name, definition, report)
+            graph = _read_document(document, name, definition, report, pools)
     definition.errors = report.errors
     definition.warnings = report.warnings
     if report.errors:
@@ -104,7 +114,11 @@ def _syntax_message(reason: str, text: str) -> str:
 
 
 def _read_document(
-    document: dict[str, Any], stem: str, definition: WorkflowDefinition, report: Report
+    document: dict[str, Any],
+    stem: str,
+    definition: WorkflowDefinition,
+    report: Report,
+    default_pools: Mapping[str, int] | None = None,
 ) -> Graph:
     for key in document:
         if key not in _WORKFLOW_READERS:
@@ -113,6 +127,11 @@ def _read_document(
     unusable: set[str] = set()
     for read in _WORKFLOW_READERS.values():
         unusable |= read(document, stem, definition, report)
+    demands = {task.id: task.pools for task in definition.tasks.values() if task.pools}
+    if demands or definition.pools:
+        definition.pools = resolve_pools(
+            definition.pools, demands, lambda: _default_pools(default_pools), report
+        )
     graph = analyse(definition, unusable=unusable)
     report.errors.extend(graph.errors)
     return graph
@@ -153,6 +172,28 @@ def _read_triggers(
     return set()
 
 
+def _read_pools(
+    doc: dict[str, Any], stem: str, out: WorkflowDefinition, report: Report
+) -> set[str]:
+    if "pools" in doc:
+        out.pools, problems = parse_capacities(doc["pools"], "")
+        report.errors.extend(problems)
+    return set()
+
+
+def _default_pools(given: Mapping[str, int] | None) -> Mapping[str, int]:
+    """The config's pools when the caller gave none (read from the configured home)."""
+    if given is not None:
+        return given
+    from wf.config import load_config
+    from wf.errors import WfError
+
+    try:
+        return load_config().pools
+    except WfError:
+        return {}
+
+
 def _read_tasks_key(
     doc: dict[str, Any], stem: str, out: WorkflowDefinition, report: Report
 ) -> set[str]:
@@ -169,6 +210,7 @@ _WORKFLOW_READERS: dict[str, _Reader] = {
         "on_failure": _read_on_failure,
         "triggers": _read_triggers,
         "tasks": _read_tasks_key,
+        "pools": _read_pools,
     }[key]
     for key in WORKFLOW_KEYS
 }

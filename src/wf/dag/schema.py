@@ -62,6 +62,8 @@ def _task_schema() -> dict[str, Any]:
                 "matrix": {"maxProperties": 0},
                 "depends_on": {"maxItems": 0},
                 "on_failure": {"maxLength": 0},
+                "pool": False,
+                "pools": {"maxProperties": 0},
             }
         },
     }

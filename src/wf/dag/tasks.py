@@ -14,6 +14,7 @@ from wf.dag.duration import DurationError, format_duration, parse_duration
 from wf.dag.keys import TASK_TABLE, names
 from wf.dag.matrix import parse_matrix
 from wf.dag.model import TASK_TYPE_FORENSIC, TASK_TYPE_NORMAL, TaskDefinition
+from wf.dag.pools import check_pool_name, parse_weights
 from wf.dag.report import Report, quote, show, unknown_key
 from wf.errors import SecurityError
 from wf.security import validate_env_key, validate_variable_name, validate_working_dir
@@ -91,7 +92,7 @@ class _TaskReader:
             self.report.error(f"task {show(self.task_id)} must have a command")
         self.retry_warnings()
         if task.is_forensic:
-            for key in ("matrix", "depends_on", "on_failure"):
+            for key in ("matrix", "depends_on", "on_failure", "pool", "pools"):
                 if self.table.get(key):
                     self.error(f"forensic tasks cannot have {key} (they run only as failure traps)")
         return task, self.matrix_ok
@@ -265,6 +266,20 @@ class _TaskReader:
 
     def read_on_failure(self, value: object) -> None:
         self.task.on_failure = self.string("on_failure", value)
+
+    def read_pool(self, value: object) -> None:
+        if "pools" in self.table:
+            self.error('use either "pool" or "pools", not both')
+            return
+        problem = check_pool_name(value)
+        if problem is not None:
+            self.error(f'key "pool": {problem}')
+        else:
+            assert isinstance(value, str)
+            self.task.pools = {value: 1}
+
+    def read_pools(self, value: object) -> None:
+        self.task.pools = parse_weights(value, self.error)
 
     def retry_warnings(self) -> None:
         """The §1.8 retry warnings, once every retry key has been read."""

@@ -94,6 +94,8 @@ class _EngineExecutor:
     """The engine with a fixed mode; subclasses only choose the policy."""
 
     mode: ExecutionMode = ExecutionMode.SEQUENTIAL
+    #: Concurrency from the runner's capacity (a Dask cluster's threads) instead of a number.
+    auto_workers: bool = False
 
     def __init__(
         self,
@@ -115,9 +117,9 @@ class _EngineExecutor:
         self.runner: AttemptRunner = runner
         self.max_parallel = workers if workers > 0 else DEFAULT_WORKERS
         if logs_dir is None:
-            from wf.config import load_config
+            from wf.executor.logdefault import default_logs_dir
 
-            logs_dir = load_config().logs_dir
+            logs_dir = default_logs_dir(store)  # next to the database (docs/api.md)
         self.settings = EngineSettings(
             logs_dir=Path(logs_dir),
             kill_grace=kill_grace,
@@ -137,6 +139,12 @@ class _EngineExecutor:
     def workers(self) -> int:
         """Concurrent attempts: 1 for sequential."""
         return 1 if self.mode is ExecutionMode.SEQUENTIAL else self.max_parallel
+
+    def workers_for(self, session: RunnerSession) -> int:
+        """Concurrent attempts of a run in SESSION (its capacity when ``auto_workers``)."""
+        if self.auto_workers and session.capacity:
+            return session.capacity
+        return self.workers
 
     def execute(
         self,
@@ -183,7 +191,7 @@ class _EngineExecutor:
             total_tasks=dag.total_tasks,
             tags=list(dag.tags),
             execution_mode=self.mode,
-            max_parallel=self.workers,
+            max_parallel=self.workers_for(session),
             timeout_ms=round((timeout or 0) * 1000),
             clean_env=clean_env,
             owner_pid=pid,
@@ -220,7 +228,7 @@ class _EngineExecutor:
             started: dict[str, object] = {
                 "workflow": dag.name,
                 "mode": str(self.mode),
-                "max_parallel": self.workers,
+                "max_parallel": self.workers_for(session),
                 "tags": list(dag.tags),
                 **self.runner.describe(),
             }
@@ -255,7 +263,7 @@ class _EngineExecutor:
         reap = prepare_log_dirs(rs.run_log_dir, nodes)
         try:
             external = ExternalCancel(rs.run_cancel, cancel, timeout)
-            schedule(rs, policy, self.workers, external, session)
+            schedule(rs, policy, self.workers_for(session), external, session)
         finally:
             reap()
         return decide_outcome(rs, nodes)

@@ -30,6 +30,7 @@ from wf.files import make_private_dirs
 from wf.security import validate_working_dir
 from wf.storage import TaskExecution, TaskStatus
 from wf.storage.times import now_utc
+from wf.telemetry import traceparent
 
 log = logging.getLogger("wf.executor")
 
@@ -137,7 +138,7 @@ def _current_fingerprint(rs: RunState, spec: NodeSpec) -> str | None:
 def _reuse(rs: RunState, spec: NodeSpec) -> NodeResult:
     prev = rs.previous[spec.node_id]
     rs.emit(
-        K.TASK_SKIPPED,
+        K.TASK_REUSED,
         task_id=spec.node_id,
         task_name=spec.name,
         status="success",
@@ -315,6 +316,8 @@ def _environment(
     env["WF_TASK_ID"] = spec.node_id
     env["WF_ATTEMPT"] = str(attempt)
     env["WF_OUTPUT"] = output
+    if rs.traced:
+        env["TRACEPARENT"] = traceparent(rs.run_id, spec.node_id, attempt)
     return env
 
 
@@ -355,6 +358,7 @@ def _attempts(
     kill_grace = task.kill_grace if task.kill_grace is not None else rs.settings.kill_grace
     total = task.retries + 1
     last: AttemptResult | None = None
+    error: str | None = None
     row = TaskExecution()
     for k in range(1, total + 1):
         n = rs.next_attempt(spec.node_id)
@@ -380,9 +384,15 @@ def _attempts(
         else:
             delay = _retry_delay(task, k)
             insert_row(rs, row)
+            why = error  # the failed attempt's error, as recorded on its row
             rs.audit(
                 "task_retried",
-                {"task_id": spec.node_id, "attempt": n, "delay_ms": round(delay * 1000)},
+                {
+                    "task_id": spec.node_id,
+                    "attempt": n,
+                    "delay_ms": round(delay * 1000),
+                    "error": why,
+                },
             )
             rs.emit(
                 K.TASK_RETRYING,
@@ -391,6 +401,8 @@ def _attempts(
                 attempt=n,
                 status="pending",
                 delay=delay,
+                error=why,
+                exit_code=last.exit_code if last is not None else None,
             )
             if delay > 0:
                 yield Sleep(delay, cancel)
@@ -414,9 +426,13 @@ def _attempts(
         def on_start(
             pid: int, start: float, host: str | None = None, row: TaskExecution = row
         ) -> None:
+            log.debug(
+                "spawned %s attempt %d: pid %d: %s", row.task_id, row.attempt, pid, row.command
+            )
             row.state = TaskStatus.RUNNING
             row.start_time = datetime.fromtimestamp(start, UTC)  # taken just before the spawn
             row.pid = pid
+            row.hostname = host
             update_row(rs, row)
 
         has_log = True
@@ -434,6 +450,10 @@ def _attempts(
         row.end_time = end
         row.duration_ms = max(0, round((end - row.start_time).total_seconds() * 1000))
         row.output_truncated = last.output_truncated
+        if last.host is not None:
+            row.hostname = last.host
+        if last.pid is not None and row.pid is None:
+            row.pid = last.pid
         if last.outcome is Outcome.CANCELLED:
             return _cancelled(rs, spec, row, last, cancel.reason)
         error = last.error
@@ -511,6 +531,7 @@ def _success(rs: RunState, spec: NodeSpec, row: TaskExecution, result: AttemptRe
         task_name=spec.name,
         attempt=row.attempt,
         status="success",
+        exit_code=0,
     )
     _emit_output(rs, spec, result.log_head)
     return NodeResult(
@@ -565,6 +586,7 @@ def _cancelled(
         attempt=row.attempt,
         status="cancelled",
         error=error,
+        exit_code=row.exit_code,
     )
     return NodeResult(
         spec.node_id,
@@ -601,6 +623,7 @@ def _final_failure(rs: RunState, spec: NodeSpec, result: NodeResult) -> Steps[No
         status="failed",
         error=result.error,
         reason="failure ignored" if result.ignored else None,
+        exit_code=result.exit_code,
     )
     _emit_output(rs, spec, result.log_head)
     return result

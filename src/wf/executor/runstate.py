@@ -21,6 +21,7 @@ from wf.executor.events import EventDispatcher, ProgressEvent, ProgressEventKind
 from wf.executor.writer import StoreWriter
 from wf.storage import ContextSnapshot, Store, TaskExecution
 from wf.storage.times import now_utc
+from wf.telemetry import trace_sink, tracing_enabled
 
 log = logging.getLogger("wf.executor")
 
@@ -108,6 +109,8 @@ class RunState:
     runner_error: str | None = None
     base_env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
     run_log_dir: str = ""
+    #: Whether the run is traced (docs/otel.md): each attempt then gets a TRACEPARENT.
+    traced: bool = False
     _attempts: dict[str, int] = field(default_factory=dict)
     _fired_traps: set[str] = field(default_factory=set)
     _queued_rows: set[int] = field(default_factory=set)
@@ -118,6 +121,11 @@ class RunState:
         if not self.run_log_dir:
             # Created (0700, with any missing parent) by the first attempt that needs it.
             self.run_log_dir = os.path.join(self.settings.logs_dir, self.run_id)
+        if tracing_enabled(self.base_env):
+            sink = trace_sink(self.workflow_name)
+            if sink is not None:
+                self.events.add_listener(sink)
+                self.traced = True
 
     # -- attempt numbers and trap latch -------------------------------------------------
     def seed_attempts(self, highest: dict[str, int]) -> None:

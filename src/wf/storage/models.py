@@ -145,6 +145,8 @@ class TaskExecution:
     pid: int | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    #: Where the attempt ran: a Dask worker's address, None on this machine.
+    hostname: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Every ``task_executions`` column (SPEC §7.12), times as stored UTC strings."""
@@ -173,6 +175,7 @@ class TaskExecution:
             "fingerprint": self.fingerprint,
             "output_truncated": self.output_truncated,
             "pid": self.pid,
+            "hostname": self.hostname,
             "created_at": format_optional(self.created_at),
             "updated_at": format_optional(self.updated_at),
         }

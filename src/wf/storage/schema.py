@@ -214,6 +214,9 @@ CREATE TABLE audit_trail (
 
 #: Forward-only migrations: version -> statements. Each runs once, in its own transaction.
 MIGRATIONS: dict[int, tuple[str, ...]] = {1: MIGRATION_1}
+#: Where an attempt ran (docs/dask.md): the worker's address, NULL on this machine.
+MIGRATION_TASK_HOST: tuple[str, ...] = ("ALTER TABLE task_executions ADD COLUMN hostname TEXT",)
+MIGRATIONS[max(MIGRATIONS) + 1] = MIGRATION_TASK_HOST
 LATEST_VERSION = max(MIGRATIONS)
 
 _CREATE_VERSION_TABLE = (

@@ -8,10 +8,13 @@ from typing import Any
 import click
 
 from wf.cli.context import app_context
+from wf.cli.fmt import plural
 from wf.cli.session import (
     CancelRequest,
     choose_mode,
-    executor_kwargs,
+    choose_runner,
+    debug_plan,
+    make_executor,
     make_progress,
     parse_timeout,
     parse_vars,
@@ -22,10 +25,14 @@ from wf.dag import DAG, load_dag
 from wf.dag.unset import unset_variable_warnings
 
 
-def mode_options(func: Any) -> Any:
+def mode_options(func: Any, *, resume: bool = False) -> Any:
     """The executor-selection flags shared by run and resume."""
     options = [
-        click.option("--sequential", is_flag=True, help="Run one task at a time (default)."),
+        click.option(
+            "--sequential",
+            is_flag=True,
+            help="Run one task at a time" + ("." if resume else " (default)."),
+        ),
         click.option("--parallel", is_flag=True, help="Run level by level, in parallel."),
         click.option(
             "--work-stealing",
@@ -51,7 +58,21 @@ def mode_options(func: Any) -> Any:
             "--max-parallel",
             type=int,
             metavar="N",
-            help="Concurrency of the parallel modes (default: config, else 4).",
+            help="Concurrency of the parallel modes (default: "
+            + ("the run's stored value; 0 means the same" if resume else "config, else 4")
+            + ").",
+        ),
+        click.option(
+            "--executor",
+            type=click.Choice(["local", "dask"]),
+            help="Where attempts run: this machine, or a Dask cluster (needs wf[dask]; "
+            "default: config executor, else local).",
+        ),
+        click.option(
+            "--scheduler",
+            metavar="ADDRESS",
+            help="The Dask scheduler, e.g. tcp://10.0.0.5:8786 (with --executor dask; "
+            "default: config dask_scheduler).",
         ),
     ]
     for option in reversed(options):
@@ -59,7 +80,7 @@ def mode_options(func: Any) -> Any:
     return func
 
 
-def run_options(func: Any) -> Any:
+def run_options(func: Any, *, resume: bool = False) -> Any:
     """Options shared by run and resume."""
     options = [
         click.option(
@@ -70,18 +91,25 @@ def run_options(func: Any) -> Any:
             help="Set a variable (repeatable).",
         ),
         click.option(
-            "--timeout", metavar="DURATION", help="Cancel the run after DURATION (e.g. 90s, 1h30m)."
+            "--timeout",
+            metavar="DURATION",
+            help=f"Cancel the {'resume' if resume else 'run'} after DURATION (e.g. 90s, 1h30m).",
         ),
         click.option("--print-output", is_flag=True, help="Print each task's output."),
         click.option(
-            "--clean-env", is_flag=True, help="Start every task with an empty environment."
+            "--clean-env",
+            is_flag=True,
+            help="Start every task with an empty environment"
+            + (" (default: the run's stored setting)." if resume else "."),
         ),
         click.option("--plain", is_flag=True, help="Plain progress lines, even on a terminal."),
         click.option(
             "--json",
             "as_json",
             is_flag=True,
-            help="No progress; print the result (or the plan) as JSON.",
+            help="No progress; print the result as JSON."
+            if resume
+            else "No progress; print the result (or the plan) as JSON.",
         ),
     ]
     for option in reversed(options):
@@ -98,13 +126,19 @@ def plan_text(dag: DAG, mode: str, workers: int) -> str:
         f"Total Tasks: {dag.total_tasks}",
         f"Execution Levels: {len(dag.levels)}",
     ]
+    if dag.pools:
+        shown = ", ".join(f"{name} = {capacity}" for name, capacity in sorted(dag.pools.items()))
+        lines.append(f"Pools: {shown}")
     for i, level in enumerate(dag.levels):
-        lines.append(f"Level {i} ({len(level)} tasks):")
+        lines.append(f"Level {i} ({plural(len(level), 'task')}):")
         for node_id in level:
             node = dag.nodes[node_id]
             lines.append(f"  - {node_id}" + (" [PARALLEL]" if node.can_run_in_parallel else ""))
             if node.task.condition:
                 lines.append(f"    Condition: {node.task.condition}")
+            if node.task.pools:
+                weights = ", ".join(f"{p} = {w}" for p, w in sorted(node.task.pools.items()))
+                lines.append(f"    Pools: {weights}")
     return "\n".join(lines)
 
 
@@ -118,6 +152,7 @@ def plan_json(dag: DAG, mode: str, workers: int) -> dict[str, Any]:
         "max_parallel": workers,
         "global_trap": dag.global_trap.task.id if dag.global_trap is not None else None,
         "forensic_tasks": sorted(dag.forensic_tasks),
+        "pools": dict(sorted(dag.pools.items())),
         "levels": [
             {
                 "level": i,
@@ -128,6 +163,7 @@ def plan_json(dag: DAG, mode: str, workers: int) -> dict[str, Any]:
                         "can_run_in_parallel": dag.nodes[node_id].can_run_in_parallel,
                         "depends_on": list(dag.nodes[node_id].dependencies),
                         "condition": dag.nodes[node_id].task.condition or None,
+                        "pools": dict(dag.nodes[node_id].task.pools),
                     }
                     for node_id in level
                 ],
@@ -151,6 +187,8 @@ def command(
     jobs: int | None,
     schedule: str,
     max_parallel: int | None,
+    executor: str | None,
+    scheduler: str | None,
     variables: tuple[str, ...],
     timeout: str | None,
     print_output: bool,
@@ -165,8 +203,12 @@ def command(
       wf run hello
       wf run ./deploy.toml --var env=prod -j 4
       wf run etl --dry-run
+      wf run etl --executor dask --scheduler tcp://10.0.0.5:8786
     """
     app = app_context()
+    runner = choose_runner(
+        app, executor, scheduler, sequential=sequential, parallel=parallel, jobs=jobs
+    )
     mode, workers = choose_mode(
         app,
         sequential=sequential,
@@ -175,9 +217,11 @@ def command(
         jobs=jobs,
         max_parallel=max_parallel,
     )
+    if runner[0] == "dask":
+        mode = "work_stealing"  # the Dask executor schedules work-stealing over the cluster
     runtime_vars = parse_vars(variables)
     deadline = parse_timeout(timeout)
-    dag = load_dag(workflow, workflows_dir=app.config.workflows_dir)
+    dag = load_dag(workflow, workflows_dir=app.config.workflows_dir, pools=app.config.pools)
     for warning in dag.warnings + unset_variable_warnings(dag, runtime_vars):
         app.diag("warn", warning)
     if dry_run:
@@ -187,21 +231,17 @@ def command(
             click.echo(plan_text(dag, mode, workers))
         click.echo("No tasks were executed.", err=as_json)
         return 0
-    from wf.executor import executor_for_mode
-
     store = app.store()
-    executor = executor_for_mode(
-        mode,
-        store,
-        workers,
-        schedule=schedule.replace("-", "_"),
-        **executor_kwargs(app, lambda m: app.diag("warn", m)),
+    debug_plan(app, dag, mode, workers, schedule)
+    engine = make_executor(
+        app, store, runner, mode, workers, schedule, explicit_workers=jobs or max_parallel
     )
     progress = make_progress(dag, mode, plain=plain, as_json=as_json, resume=False)
     cancel = CancelRequest()
     try:
-        with signal_cancel(cancel, quiet=as_json):
-            run = executor.execute(
+        notify = progress.notice if progress is not None else None
+        with signal_cancel(cancel, quiet=as_json, notify=notify):
+            run = engine.execute(
                 dag,
                 progress=progress,
                 print_output=print_output,

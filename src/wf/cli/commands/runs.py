@@ -9,10 +9,15 @@ import click
 
 from wf.cli.context import app_context
 from wf.cli.dates import local_day_end, local_day_start
-from wf.cli.fmt import Style, local_time, render_table, short_id, table_duration
+from wf.cli.fmt import Style, cut, local_time, render_table, short_id, table_duration
 from wf.errors import UsageError
 from wf.history import SORTS, SQL_INT_MAX, RunFilters, RunPage, list_history
 from wf.storage import Run, RunStatus, RunSummary, Store
+
+ATTEMPTS_NOTE = (
+    "SUCCESS, FAILED and SKIPPED count attempts: a task that failed once and then succeeded "
+    "adds 1 to each of FAILED and SUCCESS."
+)
 
 
 def summary_box(summary: RunSummary, *, unicode: bool = True) -> str:
@@ -68,8 +73,21 @@ def _detailed(run: Run, store: Store, style: Style) -> str:
     return "\n".join([f"── run {short_id(run.id)} " + "─" * 40, *body])
 
 
+def _node_ids(store: Store, run_id: str) -> list[str]:
+    """The run's node IDs in execution order, from its DAG cache (empty when absent)."""
+    cache = store.get_dag_cache(run_id)
+    if cache is None:
+        return []
+    try:
+        nodes = json.loads(cache.dag_json).get("nodes", [])
+        return [str(node["id"]) for node in nodes]
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return []
+
+
 def _run_tasks(run: Run, store: Store, style: Style, *, failed_only: bool) -> str:
-    """``--tasks``: each node's latest row; ``--logs``: the failed ones with their logs."""
+    """``--tasks``: each node's latest row, and the nodes that never started; ``--logs``: the
+    failed ones with their exit code, error and log."""
     head = f"{short_id(run.id)}  {run.workflow_name}  {style.run_status(str(run.status))}"
     rows = store.latest_task_executions(run.id, include_forensic=False)
     if failed_only:
@@ -77,10 +95,15 @@ def _run_tasks(run: Run, store: Store, style: Style, *, failed_only: bool) -> st
         if not failed:
             return head + "\n  (no failed tasks)"
         cells: list[tuple[object, ...]] = [
-            (f"  {te.task_id}", "-" if te.exit_code is None else te.exit_code, te.log_path or "-")
+            (
+                f"  {te.task_id}",
+                "-" if te.exit_code is None else te.exit_code,
+                cut(te.error_message, 60) or "-",
+                te.log_path or "-",
+            )
             for te in failed
         ]
-        return head + "\n" + render_table(["  TASK", "EXIT CODE", "LOG"], cells)
+        return head + "\n" + render_table(["  TASK", "EXIT CODE", "ERROR", "LOG"], cells)
     cells = [
         (
             f"  {te.task_id}",
@@ -89,6 +112,12 @@ def _run_tasks(run: Run, store: Store, style: Style, *, failed_only: bool) -> st
             table_duration(te.duration_ms),
         )
         for te in rows
+    ]
+    seen = {te.task_id for te in rows}
+    cells += [
+        (f"  {node_id}", f"{style.task_icon('pending')} not started", "-", "-")
+        for node_id in _node_ids(store, run.id)
+        if node_id not in seen
     ]
     return head + "\n" + render_table(["  TASK", "STATUS", "ATTEMPT", "DURATION"], cells)
 
@@ -114,8 +143,15 @@ def _run_tasks(run: Run, store: Store, style: Style, *, failed_only: bool) -> st
 @click.option("-d", "--detailed", is_flag=True, help="One box per run with every field.")
 @click.option("--stats", is_flag=True, help="Only the summary.")
 @click.option("--timeline", is_flag=True, help="One line per run, no summary.")
-@click.option("--tasks", "show_tasks", is_flag=True, help="Per run, each task's latest state.")
-@click.option("--logs", "show_logs", is_flag=True, help="Per run, the failed tasks and logs.")
+@click.option(
+    "--tasks",
+    "show_tasks",
+    is_flag=True,
+    help="Per run, each task's latest state (and tasks never started).",
+)
+@click.option(
+    "--logs", "show_logs", is_flag=True, help="Per run, the failed tasks: exit code, error and log."
+)
 def command(
     workflow: str | None,
     status: str | None,
@@ -133,7 +169,10 @@ def command(
     show_tasks: bool,
     show_logs: bool,
 ) -> int:
-    """List past runs, newest first, with a summary of all matching runs."""
+    """List past runs, newest first, with a summary of all matching runs.
+
+    The SUCCESS, FAILED and SKIPPED columns count attempts, not tasks.
+    """
     if status is not None and status not in {s.value for s in RunStatus}:
         raise UsageError(f"invalid status: {status}")
     if sort not in SORTS:
@@ -211,6 +250,7 @@ def command(
                 table,
             )
         )
+        click.echo(ATTEMPTS_NOTE)
     shown_to = offset + len(runs)
     if summary.total_runs > len(runs):
         click.echo(
