@@ -51,6 +51,11 @@ class HealthReport:
     """success ÷ finished runs of the last 7 days; −1.0 when there are none."""
     database_error: str | None = None
     """Why the database check failed (text output only)."""
+    cache_records: int = 0
+    """Cache records of incremental runs (docs/caching.md), their workflows and stored size."""
+    cache_workflows: int = 0
+    cache_bytes: int = 0
+    cache_file_hashes: int = 0
 
     @property
     def healthy(self) -> bool:
@@ -75,6 +80,12 @@ class HealthReport:
             "workflow_errors": [w.to_dict() for w in self.workflow_errors],
             "log_disk_bytes": self.log_disk_bytes,
             "success_rate_7d": self.success_rate_7d,
+            "cache": {
+                "records": self.cache_records,
+                "workflows": self.cache_workflows,
+                "bytes": self.cache_bytes,
+                "file_hashes": self.cache_file_hashes,
+            },
             "healthy": self.healthy,
         }
 
@@ -117,6 +128,11 @@ def _check_database(store: Store, report: HealthReport) -> None:
     report.stale_runs = store.stale_run_count(STALE_MINUTES)
     report.interrupted_runs = store.count_runs(status="interrupted")
     report.success_rate_7d = store.run_success_rate(SUCCESS_RATE_DAYS)
+    cache = store.cache_stats()
+    report.cache_records = cache["records"]
+    report.cache_workflows = cache["workflows"]
+    report.cache_bytes = cache["bytes"]
+    report.cache_file_hashes = cache["file_hashes"]
 
 
 def _check_workflows(

@@ -91,6 +91,7 @@ def run_json(run: Run) -> dict[str, Any]:
         "tasks_success": run.tasks_success,
         "tasks_failed": run.tasks_failed,
         "tasks_skipped": run.tasks_skipped,
+        "tasks_cached": run.tasks_cached,
         "execution_mode": str(run.execution_mode),
         "max_parallel": run.max_parallel,
         "resume_count": run.resume_count,

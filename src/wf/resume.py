@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from wf.contextmap import RUNTIME_OWNER, ContextMap, Variable
 from wf.dag import DAG
 from wf.errors import ResumeError, UsageError
+from wf.executor.cache import make_run_cache
 from wf.executor.cancel import CancelScope
 from wf.executor.engine import finish_run
 from wf.executor.events import EventDispatcher, ProgressCallback
@@ -246,6 +247,7 @@ def _resume_claimed(
         forced_by=flag,
     )
     rs.seed_attempts(highest)
+    rs.cache = make_run_cache(store, dag, executor.cache)
     try:
         record_graph(store, run.id, dag)
         restore_context(rs, [_to_variable(s) for s in store.latest_variables(run.id)])

@@ -37,6 +37,7 @@ RUN_KEYS = {
     "tasks_success",
     "tasks_failed",
     "tasks_skipped",
+    "tasks_cached",
     "execution_mode",
     "max_parallel",
     "resume_count",
@@ -84,12 +85,13 @@ def test_default_view_has_the_summary_box_and_the_table(wf: Wf, history: dict[st
         "SUCCESS",
         "FAILED",
         "SKIPPED",
+        "CACHED",
     ]
     newest, oldest = lines[header + 1].split(), lines[header + 2].split()
     assert newest[:4] == [history["failing"][:8], "failing", "✗", "FAILED"]
-    assert newest[-4:] == ["3", "1", "1", "0"]
+    assert newest[-5:] == ["3", "1", "1", "0", "0"]
     assert oldest[:4] == [history["diamond"][:8], "diamond", "✓", "SUCCESS"]
-    assert oldest[-4:] == ["4", "4", "0", "0"]
+    assert oldest[-5:] == ["4", "4", "0", "0", "0"]
     assert re.fullmatch(r"\d{4}-\d\d-\d\d", newest[4])
 
 

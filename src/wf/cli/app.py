@@ -36,6 +36,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "health": ("health", "Check the database, stale runs, workflows and disk usage."),
     "schema": ("schema", "Print the JSON Schema of workflow files, for editors."),
     "ui": ("ui", "Serve the read-only web UI: history, live graphs, logs (extra 'ui')."),
+    "cache": ("cache", "Clear the records of incremental runs (tasks with inputs)."),
 }
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}

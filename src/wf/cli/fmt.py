@@ -22,6 +22,7 @@ _UNICODE_SYMBOLS = {
     "start": "▶",
     "done": "■",
     "bullet": "●",
+    "cached": "≡",
 }
 _ASCII_SYMBOLS = {
     "ok": "OK",
@@ -37,6 +38,7 @@ _ASCII_SYMBOLS = {
     "start": ">",
     "done": "#",
     "bullet": "*",
+    "cached": "=",
 }
 
 _RUN_STATUS = {
@@ -56,6 +58,7 @@ _TASK_ICON = {
     "ready": "arrow",
     "skipped": "skipped",
     "cancelled": "cancelled",
+    "cached": "cached",
 }
 _ANSI = {
     "red": "31",
@@ -73,7 +76,7 @@ def supports_unicode(stream: IO[str] | None = None) -> bool:
     """Whether STREAM can encode the status symbols."""
     encoding = getattr(stream or sys.stdout, "encoding", None) or "ascii"
     try:
-        "✓✗→⟳⊙⊘⊗↻▶■●—⚠⬤◈▼•↓═".encode(encoding)
+        "✓✗→⟳⊙⊘⊗↻▶■●—⚠⬤◈▼•↓═≡".encode(encoding)
     except (UnicodeEncodeError, LookupError):
         return False
     return True

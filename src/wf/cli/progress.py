@@ -36,9 +36,12 @@ class PlainProgress:
         style: Style | None = None,
         resume: bool = False,
         banner: str | None = None,
+        explain: bool = False,
     ) -> None:
         self.stream = stream or sys.stdout
         self.err_stream = err_stream or sys.stderr
+        #: Show why each task runs (``--explain``), as a resume always does.
+        self.explain = explain
         self.banner = banner
         self.style = style or Style(self.stream)
         self.workflow = workflow
@@ -47,7 +50,7 @@ class PlainProgress:
         self.resume = resume
         self.started: dict[str, float] = {}
         self.attempts: dict[str, int] = {}
-        self.counts = {"done": 0, "failed": 0, "skipped": 0}
+        self.counts = {"done": 0, "failed": 0, "skipped": 0, "cached": 0}
         self.run_id = ""
         self.run_started_at = time.monotonic()
         self._lock = threading.Lock()
@@ -90,7 +93,8 @@ class PlainProgress:
                 f"mode={self.mode} tasks={self.total}",
             ]
         if kind is K.TASK_STARTED:
-            reason = f"  ({event.reason})" if self.resume and event.reason else ""
+            shown = self.resume or self.explain
+            reason = f"  ({event.reason})" if shown and event.reason else ""
             return [f"{s.sym('arrow')} {self._label(event)}{_clock(event.at)}{reason}"]
         if kind is K.TASK_DONE:
             elapsed = self._elapsed(event)
@@ -120,6 +124,8 @@ class PlainProgress:
         if kind is K.TASK_REUSED or (kind is K.TASK_SKIPPED and event.status == "success"):
             return [f"= {self._label(event, 'reused')}{event.reason or ''}"]
         if kind is K.TASK_SKIPPED:
+            if event.status == "cached":
+                return [f"{s.sym('cached')} {self._label(event, 'cached')}{event.reason or ''}"]
             return [f"{s.sym('skipped')} {self._label(event, 'skipped')}{event.reason or ''}"]
         if kind is K.TASK_OUTPUT:
             name = event.task_name or event.task_id
@@ -156,7 +162,8 @@ class PlainProgress:
         elif event.kind is K.TASK_REUSED:
             self.counts["done"] += 1
         elif event.kind is K.TASK_SKIPPED:
-            self.counts["done" if event.status == "success" else "skipped"] += 1
+            key = {"success": "done", "cached": "cached"}.get(event.status or "", "skipped")
+            self.counts[key] += 1
 
     def finish_task(self, event: ProgressEvent) -> None:
         """Forget a task once it has ended (after its line is formatted)."""
@@ -208,7 +215,8 @@ class LiveProgress(PlainProgress):
             ),
             f"  done {self.counts['done']}  failed {self.counts['failed']}  skipped "
             f"{self.counts['skipped']}  running {running}  waiting {waiting}  / "
-            f"{plural(self.total, 'task')}",
+            f"{plural(self.total, 'task')}"
+            + (f"  ({self.counts['cached']} up to date)" if self.counts["cached"] else ""),
         ]
         now = time.monotonic()
         shown = sorted(self.started.items(), key=lambda kv: kv[1])[:10]

@@ -9,7 +9,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -22,6 +22,9 @@ from wf.dag import DAG
 from wf.durations import DurationError, parse_duration
 from wf.errors import UsageError
 from wf.storage import Run, RunStatus, Store
+
+if TYPE_CHECKING:
+    from wf.executor.cache import CacheOptions
 
 MAX_WORKERS = 2**63 - 1  # max_parallel is stored as an SQLite INTEGER
 
@@ -193,6 +196,7 @@ def make_progress(
     as_json: bool,
     resume: bool,
     banner: str | None = None,
+    explain: bool = False,
 ) -> PlainProgress | None:
     """The progress renderer for this terminal (None with --json)."""
     if as_json:
@@ -203,6 +207,7 @@ def make_progress(
         "total": dag.total_tasks,
         "resume": resume,
         "banner": banner,
+        "explain": explain,
     }
     if not plain and is_tty() and os.environ.get("TERM") != "dumb":
         return LiveProgress(**kwargs)
@@ -219,17 +224,31 @@ def report_run(
 ) -> int:
     """Print the result (or JSON), the failure summary, and return the exit code (SPEC §7.3)."""
     latest = {te.task_id: te for te in store.latest_task_executions(run.id) if not te.is_forensic}
+    hits = store.list_cache_hits(run.id) if run.tasks_cached else []
+    cached = {hit.task_id for hit in hits}
     if as_json:
-        payload = {"run": run.to_dict(), "tasks": [te.to_dict() for te in latest.values()]}
+        payload: dict[str, Any] = {
+            "run": run.to_dict(),
+            "tasks": [te.to_dict() for te in latest.values()],
+        }
+        if hits:
+            payload["cached"] = [hit.to_dict() for hit in hits]
         click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
     else:
         style = Style()
         click.echo("")
-        click.echo(result_block(run, dag, latest, style))
+        click.echo(result_block(run, dag, latest, style, cached))
         if run.status in (RunStatus.FAILED, RunStatus.CANCELLED):
             click.echo("")
             click.echo(
-                failure_summary(run, dag, latest, style, cause_attempts=_attempts(store, run))
+                failure_summary(
+                    run,
+                    dag,
+                    latest,
+                    style,
+                    cause_attempts=_attempts(store, run),
+                    cached=cached,
+                )
             )
     if run.status is RunStatus.SUCCESS:
         return ExitCode.OK
@@ -308,9 +327,12 @@ def make_executor(
     schedule: str,
     *,
     explicit_workers: int | None,
+    cache: CacheOptions | None = None,
 ) -> Any:
     """The executor for MODE, or the Dask executor when RUNNER says so."""
     kwargs = executor_kwargs(app, lambda m: app.diag("warn", m))
+    if cache is not None:
+        kwargs["cache"] = cache
     kind, address = runner
     if kind == "dask":
         from wf.executor.daskrunner import DaskExecutor

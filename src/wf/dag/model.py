@@ -72,6 +72,9 @@ class TaskDefinition:
     on_failure: str = ""
     #: Resource pool name -> weight this task takes while it runs.
     pools: dict[str, int] = field(default_factory=dict)
+    #: Glob patterns of the files the task reads and writes (incremental runs, docs/caching.md).
+    inputs: list[str] = field(default_factory=list)
+    outputs: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not self.name:
@@ -85,7 +88,8 @@ class TaskDefinition:
     def to_dict(self) -> dict[str, Any]:
         """The task with TOML key names (``if`` included) and durations in seconds or null.
 
-        ``pools`` appears only when set, so that tasks without pools keep their fingerprints.
+        ``pools``, ``inputs`` and ``outputs`` appear only when set, so that tasks without them keep
+        their fingerprints and older records keep their shape.
         """
         out: dict[str, Any] = {
             "id": self.id,
@@ -111,6 +115,9 @@ class TaskDefinition:
         }
         if self.pools:
             out["pools"] = dict(self.pools)
+        if self.inputs or self.outputs:
+            out["inputs"] = list(self.inputs)
+            out["outputs"] = list(self.outputs)
         return out
 
 
@@ -216,14 +223,19 @@ class DAG:
             item["can_run_in_parallel"] = node.can_run_in_parallel
             nodes.append(item)
         out["nodes"] = nodes
-        if not self.file_path and self.source:
-            # A workflow built from text has no file to reload: resume reads this instead.
-            out["workflow_source"] = self.source
         return out
 
     def to_json(self) -> str:
         """``to_dict()`` as compact JSON."""
         return json.dumps(self.to_dict(), separators=(",", ":"), ensure_ascii=False)
+
+    def to_cache_json(self) -> str:
+        """What a run's DAG cache stores: ``to_json()``, plus ``workflow_source`` (the TOML
+        text) for a workflow built from text, which has no file for resume to reload."""
+        data = self.to_dict()
+        if not self.file_path and self.source:
+            data["workflow_source"] = self.source
+        return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
 
 
 class WorkflowNotFoundError(WorkflowError):

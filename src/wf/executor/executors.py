@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from wf.contextmap import RESERVED_NAMES, ContextMap
 from wf.dag.model import DAG
 from wf.errors import SecurityError
+from wf.executor.cache import CacheOptions, make_run_cache
 from wf.executor.cancel import CancelScope
 from wf.executor.engine import (
     ExternalCancel,
@@ -108,8 +109,11 @@ class _EngineExecutor:
         log_max_bytes: int = 67_108_864,
         warn: Callable[[str], None] | None = None,
         runner: AttemptRunner | None = None,
+        cache: CacheOptions | None = None,
     ) -> None:
         self.store = store
+        #: Incremental runs (docs/caching.md): --force, --force-task, --explain.
+        self.cache = cache or CacheOptions()
         if runner is None:
             from wf.executor.local import LocalRunner
 
@@ -216,6 +220,7 @@ class _EngineExecutor:
             print_output=print_output,
             clean_env=clean_env,
         )
+        rs.cache = make_run_cache(self.store, dag, self.cache)
         try:
             record_graph(self.store, run.id, dag)
             apply_runtime_vars(ctx, runtime_vars)
@@ -310,7 +315,7 @@ def record_graph(store: Store, run_id: str, dag: DAG) -> None:
     with store.transaction():
         store.upsert_dag_cache(
             run_id,
-            dag.to_json(),
+            dag.to_cache_json(),
             total_nodes=dag.total_tasks,
             total_levels=len(dag.levels),
             has_parallel_tasks=any(len(level) > 1 for level in dag.levels),

@@ -19,6 +19,14 @@ from wf.contextmap import (
 )
 from wf.dag.model import TaskDefinition
 from wf.errors import SecurityError
+from wf.executor.cache import (
+    CacheInputError,
+    Decision,
+    announced_reason,
+    cached_outcome,
+    decide_node,
+    record_success,
+)
 from wf.executor.cancel import AttemptCancel
 from wf.executor.effects import Sleep, Spawn, Steps
 from wf.executor.events import ProgressEventKind as K
@@ -99,9 +107,34 @@ def run_node(rs: RunState, spec: NodeSpec) -> Steps[NodeResult]:
             if not condition_result:
                 return _skip(rs, spec)
         prepared = _prepare(rs, spec, condition_result)
+        decision = _decide_cache(rs, spec, prepared, reason)
     except EarlyFailure as exc:
         return (yield from _early_failure(rs, spec, str(exc), condition_result, reason))
+    if decision is not None and not decision.run:
+        return cached_outcome(rs, spec.node_id, spec.name, decision)
+    reason = reason or announced_reason(rs, task, decision)
     return (yield from _attempts(rs, spec, prepared, reason))
+
+
+def _decide_cache(
+    rs: RunState, spec: NodeSpec, prepared: Prepared, reason: str | None
+) -> Decision | None:
+    """Incremental runs (docs/caching.md): is the prepared node up to date?"""
+    if spec.is_forensic or rs.cache is None:
+        return None
+    try:
+        return decide_node(
+            rs,
+            spec.node_id,
+            spec.task,
+            cmd=prepared.cmd,
+            env=prepared.env,
+            working_dir=prepared.working_dir,
+            cwd=prepared.cwd,
+            force=(reason or "").startswith("forced by"),  # a resume selection flag
+        )
+    except CacheInputError as exc:
+        raise EarlyFailure(str(exc)) from exc
 
 
 # -- resume decisions -------------------------------------------------------------------------
@@ -523,6 +556,7 @@ def _success(rs: RunState, spec: NodeSpec, row: TaskExecution, result: AttemptRe
     row.state = TaskStatus.SUCCESS
     row.exit_code = 0
     update_row(rs, row, satisfy=True)
+    record_success(rs, spec.node_id)
     rs.snapshot("checkpoint", full=False)
     rs.audit("task_succeeded", {"task_id": spec.node_id, "attempt": row.attempt})
     rs.emit(

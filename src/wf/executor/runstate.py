@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wf.contextmap import ContextMap, Variable
 from wf.dag.model import DAG
@@ -22,6 +22,9 @@ from wf.executor.writer import StoreWriter
 from wf.storage import ContextSnapshot, Store, TaskExecution
 from wf.storage.times import now_utc
 from wf.telemetry import trace_sink, tracing_enabled
+
+if TYPE_CHECKING:
+    from wf.executor.cache import RunCache
 
 log = logging.getLogger("wf.executor")
 
@@ -37,6 +40,7 @@ class NodeStatus(enum.StrEnum):
     FAILED = "failed"
     CANCELLED = "cancelled"
     REUSED = "reused"
+    CACHED = "cached"
 
 
 @dataclass
@@ -58,7 +62,12 @@ class NodeResult:
     @property
     def completed(self) -> bool:
         """Counts as completed for dependents: success, skip, reuse, or an ignored failure."""
-        if self.status in (NodeStatus.SUCCESS, NodeStatus.SKIPPED, NodeStatus.REUSED):
+        if self.status in (
+            NodeStatus.SUCCESS,
+            NodeStatus.SKIPPED,
+            NodeStatus.REUSED,
+            NodeStatus.CACHED,
+        ):
             return True
         return self.status is NodeStatus.FAILED and self.ignored
 
@@ -111,6 +120,8 @@ class RunState:
     run_log_dir: str = ""
     #: Whether the run is traced (docs/otel.md): each attempt then gets a TRACEPARENT.
     traced: bool = False
+    #: Incremental runs (docs/caching.md): the run's cache decisions, None without a cache.
+    cache: RunCache | None = None
     _attempts: dict[str, int] = field(default_factory=dict)
     _fired_traps: set[str] = field(default_factory=set)
     _queued_rows: set[int] = field(default_factory=set)

@@ -29,7 +29,9 @@ def _run_states(run_id: str, dag: DAG) -> dict[str, str]:
             f"run {short_id(run.id)} is a run of workflow {run.workflow_name!r}, not "
             f"{dag.name!r}: only nodes with the same ID are coloured",
         )
-    return {te.task_id: str(te.state) for te in store.latest_task_executions(run.id)}
+    from wf.inspection import node_states
+
+    return node_states(store, run.id)
 
 
 @click.command("graph")

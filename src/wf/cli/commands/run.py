@@ -23,6 +23,7 @@ from wf.cli.session import (
 )
 from wf.dag import DAG, load_dag
 from wf.dag.unset import unset_variable_warnings
+from wf.executor.cache import CacheOptions, Explanation, explain_plan
 
 
 def mode_options(func: Any, *, resume: bool = False) -> Any:
@@ -173,14 +174,45 @@ def plan_json(dag: DAG, mode: str, workers: int) -> dict[str, Any]:
     }
 
 
+def explain_text(explanations: list[Explanation]) -> str:
+    """The ``--explain`` section: per node, whether it would run and the first reason."""
+    lines = ["=== EXPLAIN ==="]
+    for item in explanations:
+        verdict = "run " if item.run else "skip"
+        lines.append(f"{verdict}  {item.node_id:<24} {item.reason}")
+    would = sum(1 for item in explanations if item.run)
+    lines.append(f"{would} of {len(explanations)} task(s) would run")
+    return "\n".join(lines)
+
+
 @click.command("run")
 @click.argument("workflow")
-@click.option("--dry-run", is_flag=True, help="Print the plan; run nothing, open no database.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Print the plan; run nothing, open no database (except to --explain).",
+)
+@click.option("--force", is_flag=True, help="Ignore every cache record: run all tasks.")
+@click.option(
+    "--force-task",
+    "force_tasks",
+    multiple=True,
+    metavar="TASK",
+    help="Ignore TASK's cache record (repeatable; a matrix base name forces its expansions).",
+)
+@click.option(
+    "--explain",
+    is_flag=True,
+    help="Say why each task runs or is up to date (with --dry-run: without running).",
+)
 @mode_options
 @run_options
 def command(
     workflow: str,
     dry_run: bool,
+    force: bool,
+    force_tasks: tuple[str, ...],
+    explain: bool,
     sequential: bool,
     parallel: bool,
     work_stealing: bool,
@@ -204,6 +236,8 @@ def command(
       wf run ./deploy.toml --var env=prod -j 4
       wf run etl --dry-run
       wf run etl --executor dask --scheduler tcp://10.0.0.5:8786
+      wf run build --dry-run --explain
+      wf run build --force-task compile
     """
     app = app_context()
     runner = choose_runner(
@@ -224,19 +258,43 @@ def command(
     dag = load_dag(workflow, workflows_dir=app.config.workflows_dir, pools=app.config.pools)
     for warning in dag.warnings + unset_variable_warnings(dag, runtime_vars):
         app.diag("warn", warning)
+    from wf.resume import expand_names
+
+    cache = CacheOptions(
+        force=force,
+        force_tasks=frozenset(expand_names(dag, list(force_tasks), "force-task")),
+        explain=explain,
+    )
     if dry_run:
+        explained = None
+        if explain:
+            explained = explain_plan(
+                app.store(), dag, options=cache, runtime_vars=runtime_vars, clean_env=clean_env
+            )
         if as_json:
-            click.echo(json.dumps(plan_json(dag, mode, workers), indent=2, ensure_ascii=False))
+            plan = plan_json(dag, mode, workers)
+            if explained is not None:
+                plan["explain"] = [item.to_dict() for item in explained]
+            click.echo(json.dumps(plan, indent=2, ensure_ascii=False))
         else:
             click.echo(plan_text(dag, mode, workers))
+            if explained is not None:
+                click.echo(explain_text(explained))
         click.echo("No tasks were executed.", err=as_json)
         return 0
     store = app.store()
     debug_plan(app, dag, mode, workers, schedule)
     engine = make_executor(
-        app, store, runner, mode, workers, schedule, explicit_workers=jobs or max_parallel
+        app,
+        store,
+        runner,
+        mode,
+        workers,
+        schedule,
+        explicit_workers=jobs or max_parallel,
+        cache=cache,
     )
-    progress = make_progress(dag, mode, plain=plain, as_json=as_json, resume=False)
+    progress = make_progress(dag, mode, plain=plain, as_json=as_json, resume=False, explain=explain)
     cancel = CancelRequest()
     try:
         notify = progress.notice if progress is not None else None

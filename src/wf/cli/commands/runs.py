@@ -12,6 +12,7 @@ from wf.cli.dates import local_day_end, local_day_start
 from wf.cli.fmt import Style, cut, local_time, render_table, short_id, table_duration
 from wf.errors import UsageError
 from wf.history import SORTS, SQL_INT_MAX, RunFilters, RunPage, list_history
+from wf.inspection import cached_nodes
 from wf.storage import Run, RunStatus, RunSummary, Store
 
 ATTEMPTS_NOTE = (
@@ -56,7 +57,8 @@ def _detailed(run: Run, store: Store, style: Style) -> str:
         (
             "Tasks",
             f"{run.total_tasks} total, {run.tasks_success} success, "
-            f"{run.tasks_failed} failed, {run.tasks_skipped} skipped (attempts)",
+            f"{run.tasks_failed} failed, {run.tasks_skipped} skipped (attempts)"
+            + (f", {run.tasks_cached} up to date" if run.tasks_cached else ""),
         ),
         (
             "Resumes",
@@ -104,6 +106,7 @@ def _run_tasks(run: Run, store: Store, style: Style, *, failed_only: bool) -> st
             for te in failed
         ]
         return head + "\n" + render_table(["  TASK", "EXIT CODE", "ERROR", "LOG"], cells)
+    cached = cached_nodes(rows, store.list_cache_hits(run.id)) if run.tasks_cached else {}
     cells = [
         (
             f"  {te.task_id}",
@@ -112,13 +115,15 @@ def _run_tasks(run: Run, store: Store, style: Style, *, failed_only: bool) -> st
             table_duration(te.duration_ms),
         )
         for te in rows
+        if te.task_id not in cached
     ]
     seen = {te.task_id for te in rows}
     cells += [
         (f"  {node_id}", f"{style.task_icon('pending')} not started", "-", "-")
         for node_id in _node_ids(store, run.id)
-        if node_id not in seen
+        if node_id not in seen and node_id not in cached
     ]
+    cells += [(f"  {node}", f"{style.task_icon('cached')} cached", "-", "-") for node in cached]
     return head + "\n" + render_table(["  TASK", "STATUS", "ATTEMPT", "DURATION"], cells)
 
 
@@ -231,6 +236,7 @@ def command(
                 run.tasks_success,
                 run.tasks_failed,
                 run.tasks_skipped,
+                run.tasks_cached,
             )
             for run in runs
         ]
@@ -246,6 +252,7 @@ def command(
                     "SUCCESS",
                     "FAILED",
                     "SKIPPED",
+                    "CACHED",
                 ],
                 table,
             )
