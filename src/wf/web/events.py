@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from wf.history import run_json
+from wf.inspection import node_states
 from wf.storage import ACTIVE_RUN_STATUSES, RunStatus, Store, format_time, parse_time
 from wf.web.db import Database
 
@@ -168,10 +169,8 @@ class RunWatcher:
             for run_id in list(self._active):
                 mark = activity.get(run_id)
                 if mark is not None and mark != self._active[run_id]:
-                    self.queries += 1
-                    states = {
-                        te.task_id: str(te.state) for te in store.latest_task_executions(run_id)
-                    }
+                    self.queries += 2
+                    states = node_states(store, run_id)
                     events.append(Event("tasks", {"run_id": run_id, "states": states}))
                 self._active[run_id] = mark
         finished = {

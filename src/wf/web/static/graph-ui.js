@@ -3,7 +3,7 @@
   "use strict";
   var TRAP = "__GLOBAL_FAILURE_TRAP__";
   var ICONS = { success: "\u2713", failed: "\u2717", running: "\u27f3", pending: "\u2299",
-    ready: "\u2192", skipped: "\u2298", cancelled: "\u2297" };
+    ready: "\u2192", skipped: "\u2298", cancelled: "\u2297", cached: "\u2261" };
   var data = JSON.parse(document.getElementById("wf-data").textContent);
   var match = /^\/runs\/([^/]+)\/graph$/.exec(window.location.pathname);
   var runId = match ? decodeURIComponent(match[1]) : null;
