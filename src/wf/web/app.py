@@ -81,6 +81,14 @@ class WebUI:
 
     # -- helpers ---------------------------------------------------------------------------
 
+    def database_problem(self) -> str | None:
+        """Why the database cannot be read now (None when it can, or does not exist yet)."""
+        try:
+            self.db.optional()
+        except StoreError as exc:
+            return str(exc)
+        return None
+
     def _store(self) -> Store:
         return self.db.store()
 

@@ -15,7 +15,14 @@ from datetime import timedelta
 
 from wf.history import run_json
 from wf.inspection import node_states
-from wf.storage import ACTIVE_RUN_STATUSES, RunStatus, Store, format_time, parse_time
+from wf.storage import (
+    ACTIVE_RUN_STATUSES,
+    RunStatus,
+    Store,
+    StoreError,
+    format_time,
+    parse_time,
+)
 from wf.web.db import Database
 
 #: Seconds between two polls of the database (a change is reported within about this long).
@@ -60,6 +67,8 @@ class RunWatcher:
         self._seen: dict[str, str] = {}
         self._active: dict[str, tuple[int, str] | None] = {}
         self._started_empty = False
+        #: Why the last poll could not read the database, if it could not.
+        self.error: str | None = None
 
     @property
     def subscribers(self) -> int:
@@ -107,7 +116,20 @@ class RunWatcher:
     # -- one poll (runs in a worker thread) ------------------------------------------------
 
     def poll(self) -> list[Event]:
-        """Check the database once; the events of what changed since the last check."""
+        """Check the database once; the events of what changed since the last check.
+
+        A database that cannot be read (not migrated yet, being replaced) yields no events
+        and is tried again at the next poll.
+        """
+        try:
+            return self._poll()
+        except StoreError as exc:
+            self.error = str(exc)
+            self._version = None
+            return []
+
+    def _poll(self) -> list[Event]:
+        self.error = None
         store = self.db.optional()
         self.polls += 1
         if store is None:
