@@ -172,6 +172,7 @@ def test_a_run_started_while_the_page_is_open_appears_and_lights_up_live(
         for node_id in ("wait", "work", "finish"):
             _node(frame, node_id).and_(frame.locator(".st-success")).wait_for()
         page.locator("#run-head .badge.s-success").first.wait_for()
+        assert frame.locator(".legend i.sw.st-running").count() == 0  # no stale counts
         assert len(watched.navigations) == arrived  # no reload
         assert run.wait(60) == 0
     finally:
