@@ -294,3 +294,34 @@ def test_an_up_to_date_task_shows_as_cached(
     assert "≡ cached" in doc["body"]
     graph = client.get(f"/runs/{newest}/graph").text
     assert "st-cached" in graph
+
+
+def test_matrix_nodes_have_working_log_links(
+    make_client: Callable[..., Any], wf: Callable[..., Any], wf_home: Path
+):
+    """Expansion IDs (``fetch[region=eu.west]``) are one URL segment, percent-encoded."""
+    workflows = wf_home / "workflows"
+    workflows.mkdir(parents=True)
+    (workflows / "fan.toml").write_text(
+        textwrap.dedent(
+            """
+            name = "fan"
+            [tasks.fetch]
+            cmd = "echo region {{.region}}"
+            matrix = { region = ["eu.west", "us-east"] }
+            """
+        )
+    )
+    assert wf("run", "fan", "--plain").code == 0
+    client = make_client()
+    run_id = client.get("/api/runs").json()["runs"][0]["id"]
+    page = client.get(f"/runs/{run_id}").text
+    hrefs = re.findall(r'href="(/runs/[^"]+/logs/[^"]+)"', page)
+    assert f"/runs/{run_id}/logs/fetch%5Bregion%3Deu.west%5D" in hrefs
+    for href in hrefs:
+        r = client.get(href)
+        assert r.status_code == 200, href
+        assert "region " in r.text
+    raw = client.get(f"/api/runs/{run_id}/logs/fetch%5Bregion%3Dus-east%5D")
+    assert raw.content == b"region us-east\n"
+    assert client.get(f"/api/runs/{run_id}/logs/fetch[region=us-east]").content == raw.content
