@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import AsyncIterator, Callable, Iterable
 from importlib import resources
 from pathlib import Path
@@ -25,11 +24,11 @@ from wf.config import Config
 from wf.dag import load_dag
 from wf.dag.render.html import graph_script, graph_stylesheet, render_html
 from wf.errors import UsageError, WfError
-from wf.health import check_health
-from wf.history import list_history
+from wf.health import HealthReport, check_health
+from wf.history import RunListing, list_history
 from wf.inspection import inspect_run
 from wf.rundiff import diff_runs
-from wf.storage import AmbiguousRunIdError, RunNotFoundError, Store, StoreError
+from wf.storage import AmbiguousRunIdError, RunNotFoundError, RunSummary, Store, StoreError
 from wf.web.db import Database, NoDatabase
 from wf.web.events import RunWatcher
 from wf.web.guard import Guard
@@ -191,7 +190,7 @@ class WebUI:
     def health(self, request: Request) -> Response:
         return HTMLResponse(health_page(self._health()))
 
-    def _health(self) -> Any:
+    def _health(self) -> HealthReport:
         store = self.db.optional()
         return check_health(self.config, store, read_only=True)
 
@@ -201,9 +200,6 @@ class WebUI:
         filters, page = history_query(request.query_params)
         store = self.db.optional()
         if store is None:
-            from wf.history import RunListing
-            from wf.storage import RunSummary
-
             return JSONResponse(RunListing(RunSummary()).to_dict())
         return JSONResponse(list_history(store, filters, page).to_dict())
 
@@ -325,8 +321,3 @@ def create_app(
     )
     app.state.ui = ui
     return app
-
-
-def dumps(data: object) -> str:
-    """Compact JSON as the API writes it."""
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
