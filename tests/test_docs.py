@@ -35,6 +35,7 @@ GUIDE_PAGES = [
     "configuration.md",
     "schema.md",
     "otel.md",
+    "secrets.md",
 ]
 
 

@@ -165,7 +165,7 @@ class Reactor:
         except OSError as exc:
             for fd in (out_r, err_r):
                 os.close(fd)
-            LogSink(spec.log_path, spec.log_max_bytes).close()
+            LogSink(spec.log_path, spec.log_max_bytes, spec.secrets).close()
             attempt.result = AttemptResult(
                 Outcome.START_FAILED,
                 -1,
@@ -182,7 +182,7 @@ class Reactor:
         attempt.guarded = True
         # The log is opened while the shell starts up; output waits in the pipes meanwhile.
         try:
-            attempt.sink = LogSink(spec.log_path, spec.log_max_bytes)
+            attempt.sink = LogSink(spec.log_path, spec.log_max_bytes, spec.secrets)
             if on_start is not None:
                 on_start(proc.pid, start)
         except BaseException:  # no log, or the caller failed: nothing may keep running

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from wf.cli.commands.run import mode_options, run_options
+from wf.cli.commands.run import cli_secrets, mode_options, run_options
 from wf.cli.context import app_context
 from wf.cli.fmt import Style, short_id
 from wf.cli.session import (
@@ -20,6 +20,7 @@ from wf.cli.session import (
     signal_cancel,
 )
 from wf.errors import ResumeError
+from wf.secrets import parse_secret_args
 from wf.storage import RESUMABLE_RUN_STATUSES
 
 
@@ -54,6 +55,8 @@ def command(
     schedule: str,
     max_parallel: int | None,
     variables: tuple[str, ...],
+    secret_args: tuple[str, ...],
+    env_file: str | None,
     timeout: str | None,
     print_output: bool,
     clean_env: bool,
@@ -91,6 +94,7 @@ def command(
     dag = load_dag(Path(run.workflow_file), pools=app.config.pools)
     for warning in dag.warnings:
         app.diag("warn", warning)
+    secrets = cli_secrets(dag, parse_secret_args(secret_args), env_file)
     executor = executor_for_mode(
         mode,
         store,
@@ -118,6 +122,7 @@ def command(
                 from_task=from_task,
                 only=list(only) or None,
                 rerun=list(rerun) or None,
+                secrets=secrets,
             )
     finally:
         if progress is not None:

@@ -20,6 +20,7 @@ from wf.cli.session import (
 )
 from wf.dag import DAG, load_dag
 from wf.dag.unset import unset_variable_warnings
+from wf.secrets import Secrets, parse_secret_args
 
 
 def mode_options(func: Any) -> Any:
@@ -70,6 +71,18 @@ def run_options(func: Any) -> Any:
             help="Set a variable (repeatable).",
         ),
         click.option(
+            "--secret",
+            "secret_args",
+            multiple=True,
+            metavar="KEY=VALUE",
+            help="Set a secret variable: masked as *** wherever wf writes (repeatable).",
+        ),
+        click.option(
+            "--env-file",
+            metavar="FILE",
+            help="Read the workflow's declared secrets from FILE (KEY=VALUE lines, mode 0600).",
+        ),
+        click.option(
             "--timeout", metavar="DURATION", help="Cancel the run after DURATION (e.g. 90s, 1h30m)."
         ),
         click.option("--print-output", is_flag=True, help="Print each task's output."),
@@ -87,6 +100,20 @@ def run_options(func: Any) -> Any:
     for option in reversed(options):
         func = option(func)
     return func
+
+
+def cli_secrets(dag: DAG, secret_vars: dict[str, str], env_file: str | None) -> Secrets:
+    """The run's secrets: the declared ones from --env-file or the environment, and --secret."""
+    import os
+
+    from wf.secrets import read_env_file, resolve_secrets
+
+    return resolve_secrets(
+        dag.secrets,
+        environ=os.environ,
+        env_file=read_env_file(env_file) if env_file else None,
+        variables=secret_vars,
+    )
 
 
 def plan_text(dag: DAG, mode: str, workers: int) -> str:
@@ -160,6 +187,8 @@ def command(
     schedule: str,
     max_parallel: int | None,
     variables: tuple[str, ...],
+    secret_args: tuple[str, ...],
+    env_file: str | None,
     timeout: str | None,
     print_output: bool,
     clean_env: bool,
@@ -186,7 +215,8 @@ def command(
     runtime_vars = parse_vars(variables)
     deadline = parse_timeout(timeout)
     dag = load_dag(workflow, workflows_dir=app.config.workflows_dir, pools=app.config.pools)
-    for warning in dag.warnings + unset_variable_warnings(dag, runtime_vars):
+    secret_vars = parse_secret_args(secret_args)
+    for warning in dag.warnings + unset_variable_warnings(dag, {**runtime_vars, **secret_vars}):
         app.diag("warn", warning)
     if dry_run:
         if as_json:
@@ -197,6 +227,7 @@ def command(
         return 0
     from wf.executor import executor_for_mode
 
+    secrets = cli_secrets(dag, secret_vars, env_file)  # a missing one: exit 2, no run row
     store = app.store()
     executor = executor_for_mode(
         mode,
@@ -217,6 +248,7 @@ def command(
                 runtime_vars=runtime_vars,
                 cancel=cancel,
                 timeout=deadline,
+                secrets=secrets,
             )
     finally:
         if progress is not None:
