@@ -275,11 +275,20 @@ def read_env_file(path: str | Path) -> dict[str, str]:
 
 def parse_secret_args(items: Iterable[str]) -> dict[str, str]:
     """``--secret KEY=VALUE`` options as a dict (split at the first ``=``)."""
+    from wf.contextmap import RESERVED_NAMES
+    from wf.security import validate_variable_name
+
     values: dict[str, str] = {}
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise SecretError(f"invalid --secret {key or item!r}: expected KEY=VALUE")
+        try:
+            validate_variable_name(key)
+        except ValueError as exc:
+            raise SecretError(f"invalid --secret: {exc}") from None
+        if key in RESERVED_NAMES:
+            raise SecretError(f'invalid --secret: variable "{key}" is reserved')
         values[key] = value
     return values
 

@@ -133,6 +133,10 @@ def test_secret_arguments() -> None:
     assert parse_secret_args(["pw=a=b", "k="]) == {"pw": "a=b", "k": ""}
     with pytest.raises(SecretError, match="expected KEY=VALUE"):
         parse_secret_args(["novalue"])
+    with pytest.raises(SecretError, match="invalid variable name"):
+        parse_secret_args(["bad name=x"])
+    with pytest.raises(SecretError, match="reserved"):
+        parse_secret_args(["failed_task=x"])
 
 
 def test_nothing_is_masked_by_the_store_outside_a_run() -> None:

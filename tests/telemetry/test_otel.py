@@ -222,3 +222,29 @@ def test_with_the_environment_the_sdk_exports(tmp_path: Path) -> None:
     assert "CODE 0" in done.stdout, done.stdout + done.stderr
     assert '"name": "run"' in done.stderr  # the console exporter writes to stderr
     assert "opentelemetry.sdk.trace" in done.stdout
+
+
+def test_a_resume_adds_a_run_span_to_the_same_trace(
+    spans: InMemorySpanExporter, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    flow = '[tasks.a]\ncmd = "true"\n[tasks.b]\ncmd = "test -e go"\ndepends_on = ["a"]\n'
+    run_id, store = _run(tmp_path, text=flow)
+    (tmp_path / "go").touch()
+    executor = executor_for_mode("sequential", store, 1, logs_dir=tmp_path / "logs")
+    assert str(executor.resume(run_id).status) == "success"
+    finished = spans.get_finished_spans()
+    assert {s.context.trace_id for s in finished} == {trace_id(run_id)}
+    runs = [s for s in finished if s.name == "run"]
+    assert [r.attributes["wf.status"] for r in runs] == ["failed", "success"]
+    assert runs[0].context.span_id != runs[1].context.span_id
+    nodes = [(s.name, s.attributes["wf.status"]) for s in finished if s.name.startswith("task")]
+    assert nodes == [
+        ("task a", "success"),
+        ("task b", "failed"),
+        ("task a", "reused"),
+        ("task b", "success"),
+    ]
+    b_spans = [s for s in finished if s.name == "task b"]
+    assert b_spans[0].context.span_id != b_spans[1].context.span_id
+    store.close()
