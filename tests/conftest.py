@@ -20,6 +20,8 @@ WF_ENV_VARS = (
     "WF_MAX_PARALLEL",
     "WF_KILL_GRACE",
     "WF_LOG_MAX_BYTES",
+    "WF_EXECUTOR",
+    "WF_DASK_SCHEDULER",
 )
 
 

@@ -30,6 +30,7 @@ GUIDE_PAGES = [
     "variables.md",
     "executors.md",
     "resume.md",
+    "caching.md",
     "cli.md",
     "json.md",
     "configuration.md",

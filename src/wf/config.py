@@ -15,6 +15,7 @@ from wf.errors import WfError
 __all__ = ["CONFIG_KEYS", "Config", "ConfigError", "default_config_text", "load_config"]
 
 EXECUTION_MODES = ("sequential", "parallel", "work_stealing")
+EXECUTORS = ("local", "dask")
 LOG_LEVELS = ("debug", "info", "warn", "error")
 DEFAULT_KILL_GRACE = 5.0
 DEFAULT_LOG_MAX_BYTES = 67_108_864
@@ -28,6 +29,8 @@ CONFIG_KEYS: dict[str, tuple[str, Any]] = {
     "max_parallel": ("WF_MAX_PARALLEL", DEFAULT_MAX_PARALLEL),
     "kill_grace": ("WF_KILL_GRACE", "5s"),
     "log_max_bytes": ("WF_LOG_MAX_BYTES", DEFAULT_LOG_MAX_BYTES),
+    "executor": ("WF_EXECUTOR", "local"),
+    "dask_scheduler": ("WF_DASK_SCHEDULER", ""),
 }
 PATH_KEYS: dict[str, str] = {
     "workflows": "WF_PATHS_WORKFLOWS",
@@ -57,6 +60,10 @@ class Config:
     log_max_bytes: int = DEFAULT_LOG_MAX_BYTES
     #: Default resource pools (name -> capacity) that a workflow's ``[pools]`` may override.
     pools: dict[str, int] = field(default_factory=dict)
+    #: Where attempts run: ``local`` or ``dask`` (docs/dask.md).
+    executor: str = "local"
+    #: The Dask scheduler address used with ``executor = "dask"``.
+    dask_scheduler: str = ""
     config_exists: bool = False
     warnings: list[str] = field(default_factory=list)
 
@@ -131,6 +138,11 @@ def _parse_setting(key: str, raw: Any, source: str) -> Any:
                 value = "warn"
             if value not in LOG_LEVELS:
                 raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+            return value
+        if key == "executor":
+            value = str(raw).lower()
+            if value not in EXECUTORS:
+                raise ValueError(f"must be one of {', '.join(EXECUTORS)}")
             return value
         if key == "default_executor":
             value = str(raw).replace("-", "_")
@@ -275,6 +287,13 @@ def default_config_text() -> str:
 
 # Per-attempt log cap in bytes (WF_LOG_MAX_BYTES).
 # log_max_bytes = 67108864
+
+# Where attempts run: local or dask (WF_EXECUTOR); dask needs the wf[dask] extra.
+# executor = "local"
+
+# The Dask scheduler address for executor = "dask", e.g. "tcp://10.0.0.5:8786"
+# (WF_DASK_SCHEDULER).
+# dask_scheduler = ""
 
 # Where wf keeps its files. Relative paths are resolved against this file's directory.
 # These are dotted keys of the [paths] table, so that the file opens no table and a line

@@ -20,3 +20,18 @@ class SecurityError(WfError, ValueError):
 
 class ResumeError(WfError):
     """A run cannot be resumed, or the resume selection is invalid."""
+
+
+class RunnerUnavailableError(WfError):
+    """The attempt runner cannot be reached (e.g. no Dask scheduler at the address); no run
+    row exists yet."""
+
+
+class MissingExtraError(WfError):
+    """A feature needs an optional extra that is not installed."""
+
+    def __init__(self, what: str, extra: str) -> None:
+        super().__init__(
+            f"{what} requires the optional '{extra}' extra (pip install 'wf[{extra}]')"
+        )
+        self.extra = extra

@@ -63,7 +63,8 @@ def test_resume_reuses_unchanged_successes_and_reruns_failures(write_dag, engine
     assert len(resumed.rows("a")) == 1
     assert len(resumed.rows("d")) == 1
     assert sorted(e["task_id"] for e in resumed.audit("task_reused")) == ["a", "d"]
-    reused_events = [e for e in resumed.events if e.kind == "task_skipped"]
+    reused_events = [e for e in resumed.events if e.kind == "task_reused"]
+    assert not [e for e in resumed.events if e.kind == "task_skipped"]
     assert {(e.task_id, e.status, e.reason) for e in reused_events} == {
         ("a", "success", "unchanged since run"),
         ("d", "success", "unchanged since run"),

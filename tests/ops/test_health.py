@@ -13,6 +13,7 @@ from wf.cli.fmt import Style
 from wf.config import load_config
 from wf.health import HealthReport, WorkflowProblem, check_health, directory_size
 from wf.storage import Run, RunStatus
+from wf.storage.schema import LATEST_VERSION
 
 HEALTH_KEYS = [
     "database_ok",
@@ -26,6 +27,7 @@ HEALTH_KEYS = [
     "workflow_errors",
     "log_disk_bytes",
     "success_rate_7d",
+    "cache",
     "healthy",
 ]
 GOOD = '[tasks.hello]\ncmd = "echo hello"\n'
@@ -44,7 +46,7 @@ def test_healthy_system_exits_0(wf, write_workflow, run_workflow):
     assert lines[0] == "=== SYSTEM HEALTH ==="
     config = load_config()
     assert lines[1].startswith(f"Database:        ✓ ok ({config.database_path}, ")
-    assert lines[1].endswith(", schema v1)")
+    assert lines[1].endswith(f", schema v{LATEST_VERSION})")
     assert "Stale runs:      0" in lines
     assert "Interrupted:     0" in lines
     assert "Workflows:       ✓ 1/1 valid" in lines
@@ -62,7 +64,8 @@ def test_json_has_exactly_the_spec_keys(wf, write_workflow, run_workflow, flow_r
     assert data["database_ok"] is True
     assert data["database_path"] == str(config.database_path)
     assert data["database_size_bytes"] > 0
-    assert data["schema_version"] == 1
+    assert data["schema_version"] == LATEST_VERSION
+    assert data["cache"] == {"records": 0, "workflows": 0, "bytes": 0, "file_hashes": 0}
     assert (data["workflows_total"], data["workflows_valid"]) == (2, 2)
     assert data["workflow_errors"] == []
     assert data["success_rate_7d"] == 0.5
@@ -166,22 +169,27 @@ def test_rendered_report_matches_the_spec_layout():
         database_ok=True,
         database_path="/home/u/.local/share/wf/wf.db",
         database_size_bytes=int(1.2 * 1024 * 1024),
-        schema_version=1,
+        schema_version=2,
         interrupted_runs=1,
         workflows_total=3,
         workflows_valid=2,
         workflow_errors=[WorkflowProblem("nightly.toml", ["E1", "E2"])],
         log_disk_bytes=int(4.5 * 1024 * 1024),
         success_rate_7d=0.923,
+        cache_records=12,
+        cache_workflows=2,
+        cache_bytes=3 * 1024,
+        cache_file_hashes=40,
     )
     assert render_health(report, style()).splitlines() == [
         "=== SYSTEM HEALTH ===",
-        "Database:        ✓ ok (/home/u/.local/share/wf/wf.db, 1.2 MiB, schema v1)",
+        "Database:        ✓ ok (/home/u/.local/share/wf/wf.db, 1.2 MiB, schema v2)",
         "Stale runs:      0",
         "Interrupted:     1 (resumable)",
         "Workflows:       ✗ 2/3 valid",
         "  ! nightly.toml: E1",
         "Log disk usage:  4.5 MiB",
         "Success rate 7d: 92.3%",
+        "Cache:           12 record(s) of 2 workflow(s), 3.0 KiB; 40 file hash(es)",
         "● System needs attention",
     ]

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from wf.storage import Run, RunStatus, Store
+from wf.storage.schema import LATEST_VERSION
 
 NewRun = Callable[..., Run]
 
@@ -58,5 +59,5 @@ def test_fresh_database_has_a_size_passes_quick_check_and_reports_version(store:
     assert store.db_size_bytes() > 0
     assert store.db_size_bytes() % 4096 == 0
     assert store.quick_check() == ["ok"]
-    assert store.schema_version() == 1
+    assert store.schema_version() == LATEST_VERSION
     store.ping()

@@ -20,14 +20,14 @@ EXPECTED_COLUMNS = {
         "duration_ms", "total_tasks", "tasks_success", "tasks_failed", "tasks_skipped",
         "execution_mode", "max_parallel", "resume_count", "last_resume_time", "tags",
         "timeout_ms", "clean_env", "error_message", "failed_task", "owner_pid", "owner_host",
-        "owner_started_at", "heartbeat_at", "created_at", "updated_at",
+        "owner_started_at", "heartbeat_at", "created_at", "updated_at", "tasks_cached",
     ],
     "task_executions": [
         "id", "run_id", "task_id", "task_name", "command", "state", "working_dir", "log_path",
         "exit_code", "start_time", "end_time", "duration_ms", "attempt", "max_retries",
         "is_forensic", "is_matrix_expansion", "matrix_vars", "condition_expr",
         "condition_result", "error_message", "stack_trace", "fingerprint", "output_truncated",
-        "pid", "created_at", "updated_at",
+        "pid", "created_at", "updated_at", "hostname",
     ],
     "context_snapshots": [
         "id", "run_id", "snapshot_time", "snapshot_type", "variable_name", "variable_value",
@@ -46,6 +46,16 @@ EXPECTED_COLUMNS = {
     ],
     "audit_trail": ["id", "run_id", "event_type", "event_data", "created_at"],
     "schema_version": ["version", "applied_at"],
+    # Migration 2 (docs/caching.md).
+    "task_cache": [
+        "workflow_name", "node_id", "cache_key", "command_digest", "read_variables",
+        "input_manifest", "output_manifest", "variables", "run_id", "created_at",
+    ],
+    "file_hashes": ["path", "size", "mtime_ns", "ctime_ns", "inode", "sha256"],
+    "task_cache_hits": [
+        "id", "run_id", "task_id", "task_name", "cache_key", "source_run_id", "fingerprint",
+        "created_at",
+    ],
 }  # fmt: skip
 
 EXPECTED_INDEXES = {
@@ -61,6 +71,8 @@ EXPECTED_INDEXES = {
     ("task_dependencies", ("run_id", "task_id")),
     ("audit_trail", ("run_id", "created_at")),
     ("dag_cache", ("run_id",)),
+    ("task_cache", ("workflow_name", "node_id")),
+    ("task_cache_hits", ("run_id",)),
 }
 
 TIME_RE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
@@ -93,8 +105,8 @@ def test_schema_has_the_triggers_of_section_5_4(store: Store, db_path: Path) -> 
     rows = raw(db_path).execute("SELECT tbl_name, sql FROM sqlite_master WHERE type = 'trigger'")
     triggers = {(table, sql.split()[2]) for table, sql in rows}
     tables = {t for t, _ in triggers}
-    assert tables == {"runs", "task_executions", "audit_trail"}
-    assert len(triggers) == 6
+    assert tables == {"runs", "task_executions", "audit_trail", "task_cache_hits"}
+    assert len(triggers) == 7
 
 
 def test_foreign_keys_cascade_except_audit_trail(store: Store, db_path: Path) -> None:
@@ -171,7 +183,7 @@ def test_reopening_is_idempotent_and_records_migration_once(db_path: Path) -> No
         with Store(db_path) as s:
             assert s.schema_version() == LATEST_VERSION
     rows = raw(db_path).execute("SELECT version FROM schema_version").fetchall()
-    assert rows == [(1,)]
+    assert rows == [(v,) for v in range(1, LATEST_VERSION + 1)]
 
 
 def test_newer_schema_version_is_refused(db_path: Path) -> None:
@@ -180,7 +192,8 @@ def test_newer_schema_version_is_refused(db_path: Path) -> None:
         "INSERT INTO schema_version VALUES (?, '2030-01-01T00:00:00.000000Z')",
         (LATEST_VERSION + 1,),
     )
-    with pytest.raises(SchemaVersionError, match=r"database schema version 2 is newer than this"):
+    newer = rf"database schema version {LATEST_VERSION + 1} is newer than this"
+    with pytest.raises(SchemaVersionError, match=newer):
         Store(db_path)
     assert issubclass(SchemaVersionError, StoreError)
 
@@ -190,7 +203,7 @@ def test_existing_empty_file_is_initialised(tmp_path: Path) -> None:
     path.touch()
     with Store(path) as s:
         assert s.quick_check() == ["ok"]
-        assert s.schema_version() == 1
+        assert s.schema_version() == LATEST_VERSION
 
 
 def test_non_database_file_raises_store_error(tmp_path: Path) -> None:
@@ -247,4 +260,4 @@ def test_closed_store_raises_store_error(db_path: Path) -> None:
 def test_in_memory_store_works_for_tooling() -> None:
     with Store(":memory:") as s:
         s.ping()
-        assert s.schema_version() == 1
+        assert s.schema_version() == LATEST_VERSION

@@ -65,6 +65,7 @@ def _assemble(definition: WorkflowDefinition, graph: Graph) -> DAG:
         pools=dict(definition.pools),
         secrets=list(definition.secrets),
         warnings=warnings,
+        source=definition.source,
     )
     if definition.on_failure:
         dag.global_trap = Node(

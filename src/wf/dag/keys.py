@@ -48,6 +48,8 @@ def _any_case(word: str) -> str:
 STRING: Schema = {"type": "string"}
 BOOLEAN: Schema = {"type": "boolean"}
 STRINGS: Schema = {"type": "array", "items": {"type": "string"}}
+# Glob patterns of inputs/outputs (docs/caching.md); the parser also refuses blank ones.
+_PATTERNS: Schema = {"type": "array", "items": {"type": "string", "minLength": 1}}
 # Durations (docs/workflow-files.md#durations): seconds >= 0, or "<number><unit>" groups.
 DURATION: Schema = {
     "anyOf": [
@@ -161,6 +163,8 @@ TASK_TABLE: tuple[Key, ...] = (
         "gpu",
     ),
     Key("pools", _POOL_TABLE, "resource pools this task takes, pool = weight", {"gpu": 1}),
+    Key("inputs", _PATTERNS, "files the task reads (globs); unchanged inputs skip it", ["src/*.c"]),
+    Key("outputs", _PATTERNS, "files the task writes (globs), checked with inputs", ["app"]),
 )
 
 WORKFLOW_TABLE: tuple[Key, ...] = (

@@ -72,6 +72,9 @@ class TaskDefinition:
     on_failure: str = ""
     #: Resource pool name -> weight this task takes while it runs.
     pools: dict[str, int] = field(default_factory=dict)
+    #: Glob patterns of the files the task reads and writes (incremental runs, docs/caching.md).
+    inputs: list[str] = field(default_factory=list)
+    outputs: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not self.name:
@@ -85,7 +88,8 @@ class TaskDefinition:
     def to_dict(self) -> dict[str, Any]:
         """The task with TOML key names (``if`` included) and durations in seconds or null.
 
-        ``pools`` appears only when set, so that tasks without pools keep their fingerprints.
+        ``pools``, ``inputs`` and ``outputs`` appear only when set, so that tasks without them keep
+        their fingerprints and older records keep their shape.
         """
         out: dict[str, Any] = {
             "id": self.id,
@@ -111,6 +115,9 @@ class TaskDefinition:
         }
         if self.pools:
             out["pools"] = dict(self.pools)
+        if self.inputs or self.outputs:
+            out["inputs"] = list(self.inputs)
+            out["outputs"] = list(self.outputs)
         return out
 
 
@@ -139,6 +146,8 @@ class WorkflowDefinition:
     file_path: str = ""
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: The TOML text it was parsed from (kept with runs built from text, so they can resume).
+    source: str = field(default="", repr=False)
 
 
 @dataclass
@@ -184,6 +193,8 @@ class DAG:
     secrets: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     validated: bool = False
+    #: The TOML text the workflow was parsed from ("" when unknown).
+    source: str = field(default="", repr=False)
 
     def sequential_order(self) -> list[str]:
         """Level 0 to N, ascending node IDs inside each level (SPEC §3.2)."""
@@ -218,6 +229,9 @@ class DAG:
             item["can_run_in_parallel"] = node.can_run_in_parallel
             nodes.append(item)
         out["nodes"] = nodes
+        if not self.file_path and self.source:
+            # A workflow built from text has no file to reload: resume reads this instead.
+            out["workflow_source"] = self.source
         return out
 
     def to_json(self) -> str:

@@ -76,7 +76,7 @@ def analyse_workflow_text(
 ) -> tuple[WorkflowDefinition, Graph]:
     """``parse_workflow_text``, also returning the graph that validation built on the way."""
     report = Report()
-    definition = WorkflowDefinition(name=name, file_path=file_path)
+    definition = WorkflowDefinition(name=name, file_path=file_path, source=text)
     graph = Graph()
     with gc_paused():
         document = _load_toml(text, report)

@@ -10,7 +10,7 @@ import math
 
 from wf.contextmap.condition import condition_names
 from wf.contextmap.errors import ConditionError
-from wf.contextmap.interpolate import referenced_names
+from wf.contextmap.placeholders import referenced_names
 from wf.dag.model import WorkflowDefinition
 from wf.dag.report import quote
 

@@ -91,8 +91,10 @@ class _TaskReader:
         if isinstance(command, str) and not command.strip():
             self.report.error(f"task {show(self.task_id)} must have a command")
         self.retry_warnings()
+        if task.outputs and not task.inputs:
+            self.error('key "outputs" needs "inputs" (a task without inputs always runs)')
         if task.is_forensic:
-            for key in ("matrix", "depends_on", "on_failure", "pool", "pools"):
+            for key in ("matrix", "depends_on", "on_failure", "pool", "pools", "inputs", "outputs"):
                 if self.table.get(key):
                     self.error(f"forensic tasks cannot have {key} (they run only as failure traps)")
         return task, self.matrix_ok
@@ -280,6 +282,27 @@ class _TaskReader:
 
     def read_pools(self, value: object) -> None:
         self.task.pools = parse_weights(value, self.error)
+
+    def read_inputs(self, value: object) -> None:
+        self.task.inputs = self.patterns("inputs", value)
+
+    def read_outputs(self, value: object) -> None:
+        self.task.outputs = self.patterns("outputs", value)
+
+    def patterns(self, key: str, value: object) -> list[str]:
+        """A list of glob patterns (docs/caching.md): non-empty strings without NUL bytes."""
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            self.type_error(key, "an array of glob patterns (strings)")
+            return []
+        out: list[str] = []
+        for item in value:
+            if not item.strip():
+                self.error(f"key {quote(key)} contains an empty pattern")
+            elif "\x00" in item:
+                self.error(f"key {quote(key)} contains a NUL byte")
+            elif item not in out:
+                out.append(item)
+        return out
 
     def retry_warnings(self) -> None:
         """The §1.8 retry warnings, once every retry key has been read."""

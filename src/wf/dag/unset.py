@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 from wf.contextmap.condition import condition_names
 from wf.contextmap.errors import ConditionError
-from wf.contextmap.interpolate import PLACEHOLDER_RE, referenced_names
+from wf.contextmap.placeholders import PLACEHOLDER_RE, referenced_names
 from wf.contextmap.reserved import RESERVED_NAMES
 from wf.dag.model import DAG, TaskDefinition
 from wf.dag.report import quote, show

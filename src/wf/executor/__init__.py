@@ -42,7 +42,7 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     """``DaskExecutor`` and ``DaskRunner`` are imported on first use (they need ``wf[dask]``)."""
     if name in ("DaskExecutor", "DaskRunner"):
-        from wf.executor import dask
+        from wf.executor import daskrunner
 
-        return getattr(dask, name)
+        return getattr(daskrunner, name)
     raise AttributeError(f"module 'wf.executor' has no attribute {name!r}")

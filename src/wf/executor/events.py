@@ -23,6 +23,7 @@ class ProgressEventKind(enum.StrEnum):
     TASK_OUTPUT = "task_output"
     TASK_FAILED = "task_failed"
     TASK_SKIPPED = "task_skipped"
+    TASK_REUSED = "task_reused"  # resume: a success kept from an earlier run (status "success")
     RUN_DONE = "run_done"
 
 

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from wf.contextmap import RESERVED_NAMES, ContextMap
 from wf.dag.model import DAG
 from wf.errors import SecurityError
+from wf.executor.cache import CacheOptions, make_run_cache
 from wf.executor.cancel import CancelScope
 from wf.executor.engine import (
     ExternalCancel,
@@ -114,6 +115,8 @@ class _EngineExecutor:
     """The engine with a fixed mode; subclasses only choose the policy."""
 
     mode: ExecutionMode = ExecutionMode.SEQUENTIAL
+    #: Concurrency from the runner's capacity (a Dask cluster's threads) instead of a number.
+    auto_workers: bool = False
 
     def __init__(
         self,
@@ -126,8 +129,11 @@ class _EngineExecutor:
         log_max_bytes: int = 67_108_864,
         warn: Callable[[str], None] | None = None,
         runner: AttemptRunner | None = None,
+        cache: CacheOptions | None = None,
     ) -> None:
         self.store = store
+        #: Incremental runs (docs/caching.md): --force, --force-task, --explain.
+        self.cache = cache or CacheOptions()
         if runner is None:
             from wf.executor.local import LocalRunner
 
@@ -135,9 +141,9 @@ class _EngineExecutor:
         self.runner: AttemptRunner = runner
         self.max_parallel = workers if workers > 0 else DEFAULT_WORKERS
         if logs_dir is None:
-            from wf.config import load_config
+            from wf.executor.logdefault import default_logs_dir
 
-            logs_dir = load_config().logs_dir
+            logs_dir = default_logs_dir(store)  # next to the database (docs/api.md)
         self.settings = EngineSettings(
             logs_dir=Path(logs_dir),
             kill_grace=kill_grace,
@@ -157,6 +163,12 @@ class _EngineExecutor:
     def workers(self) -> int:
         """Concurrent attempts: 1 for sequential."""
         return 1 if self.mode is ExecutionMode.SEQUENTIAL else self.max_parallel
+
+    def workers_for(self, session: RunnerSession) -> int:
+        """Concurrent attempts of a run in SESSION (its capacity when ``auto_workers``)."""
+        if self.auto_workers and session.capacity:
+            return session.capacity
+        return self.workers
 
     def execute(
         self,
@@ -222,7 +234,7 @@ class _EngineExecutor:
             total_tasks=dag.total_tasks,
             tags=list(dag.tags),
             execution_mode=self.mode,
-            max_parallel=self.workers,
+            max_parallel=self.workers_for(session),
             timeout_ms=round((timeout or 0) * 1000),
             clean_env=clean_env,
             owner_pid=pid,
@@ -249,6 +261,7 @@ class _EngineExecutor:
             masker=secret[0],
             secret_env=secret[1],
         )
+        rs.cache = make_run_cache(self.store, dag, self.cache)
         try:
             record_graph(self.store, run.id, dag)
             apply_runtime_vars(ctx, runtime_vars)
@@ -261,7 +274,7 @@ class _EngineExecutor:
             started: dict[str, object] = {
                 "workflow": dag.name,
                 "mode": str(self.mode),
-                "max_parallel": self.workers,
+                "max_parallel": self.workers_for(session),
                 "tags": list(dag.tags),
                 **self.runner.describe(),
             }
@@ -296,7 +309,7 @@ class _EngineExecutor:
         reap = prepare_log_dirs(rs.run_log_dir, nodes)
         try:
             external = ExternalCancel(rs.run_cancel, cancel, timeout)
-            schedule(rs, policy, self.workers, external, session)
+            schedule(rs, policy, self.workers_for(session), external, session)
         finally:
             reap()
         return decide_outcome(rs, nodes)

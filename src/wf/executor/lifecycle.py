@@ -19,6 +19,14 @@ from wf.contextmap import (
 )
 from wf.dag.model import TaskDefinition
 from wf.errors import SecurityError
+from wf.executor.cache import (
+    CacheInputError,
+    Decision,
+    announced_reason,
+    cached_outcome,
+    decide_node,
+    record_success,
+)
 from wf.executor.cancel import AttemptCancel
 from wf.executor.effects import Sleep, Spawn, Steps
 from wf.executor.events import ProgressEventKind as K
@@ -105,9 +113,34 @@ def run_node(rs: RunState, spec: NodeSpec) -> Steps[NodeResult]:
             if not condition_result:
                 return _skip(rs, spec)
         prepared = _prepare(rs, spec, condition_result)
+        decision = _decide_cache(rs, spec, prepared, reason)
     except EarlyFailure as exc:
         return (yield from _early_failure(rs, spec, str(exc), condition_result, reason))
+    if decision is not None and not decision.run:
+        return cached_outcome(rs, spec.node_id, spec.name, decision)
+    reason = reason or announced_reason(rs, task, decision)
     return (yield from _attempts(rs, spec, prepared, reason))
+
+
+def _decide_cache(
+    rs: RunState, spec: NodeSpec, prepared: Prepared, reason: str | None
+) -> Decision | None:
+    """Incremental runs (docs/caching.md): is the prepared node up to date?"""
+    if spec.is_forensic or rs.cache is None:
+        return None
+    try:
+        return decide_node(
+            rs,
+            spec.node_id,
+            spec.task,
+            cmd=prepared.cmd,
+            env=prepared.env,
+            working_dir=prepared.working_dir,
+            cwd=prepared.cwd,
+            force=(reason or "").startswith("forced by"),  # a resume selection flag
+        )
+    except CacheInputError as exc:
+        raise EarlyFailure(str(exc)) from exc
 
 
 # -- resume decisions -------------------------------------------------------------------------
@@ -144,7 +177,7 @@ def _current_fingerprint(rs: RunState, spec: NodeSpec) -> str | None:
 def _reuse(rs: RunState, spec: NodeSpec) -> NodeResult:
     prev = rs.previous[spec.node_id]
     rs.emit(
-        K.TASK_SKIPPED,
+        K.TASK_REUSED,
         task_id=spec.node_id,
         task_name=spec.name,
         status="success",
@@ -365,6 +398,7 @@ def _attempts(
     kill_grace = task.kill_grace if task.kill_grace is not None else rs.settings.kill_grace
     total = task.retries + 1
     last: AttemptResult | None = None
+    error: str | None = None
     row = TaskExecution()
     for k in range(1, total + 1):
         n = rs.next_attempt(spec.node_id)
@@ -390,9 +424,15 @@ def _attempts(
         else:
             delay = _retry_delay(task, k)
             insert_row(rs, row)
+            why = error  # the failed attempt's error, as recorded on its row
             rs.audit(
                 "task_retried",
-                {"task_id": spec.node_id, "attempt": n, "delay_ms": round(delay * 1000)},
+                {
+                    "task_id": spec.node_id,
+                    "attempt": n,
+                    "delay_ms": round(delay * 1000),
+                    "error": why,
+                },
             )
             rs.emit(
                 K.TASK_RETRYING,
@@ -401,6 +441,7 @@ def _attempts(
                 attempt=n,
                 status="pending",
                 delay=delay,
+                error=why,
                 exit_code=last.exit_code if last is not None else None,
             )
             if delay > 0:
@@ -426,9 +467,13 @@ def _attempts(
         def on_start(
             pid: int, start: float, host: str | None = None, row: TaskExecution = row
         ) -> None:
+            log.debug(
+                "spawned %s attempt %d: pid %d: %s", row.task_id, row.attempt, pid, row.command
+            )
             row.state = TaskStatus.RUNNING
             row.start_time = datetime.fromtimestamp(start, UTC)  # taken just before the spawn
             row.pid = pid
+            row.hostname = host
             update_row(rs, row)
 
         has_log = True
@@ -448,6 +493,10 @@ def _attempts(
         row.end_time = end
         row.duration_ms = max(0, round((end - row.start_time).total_seconds() * 1000))
         row.output_truncated = last.output_truncated
+        if last.host is not None:
+            row.hostname = last.host
+        if last.pid is not None and row.pid is None:
+            row.pid = last.pid
         if last.outcome is Outcome.CANCELLED:
             return _cancelled(rs, spec, row, last, cancel.reason)
         error = last.error
@@ -530,6 +579,7 @@ def _success(rs: RunState, spec: NodeSpec, row: TaskExecution, result: AttemptRe
     row.state = TaskStatus.SUCCESS
     row.exit_code = 0
     update_row(rs, row, satisfy=True)
+    record_success(rs, spec.node_id)
     rs.snapshot("checkpoint", full=False)
     rs.audit("task_succeeded", {"task_id": spec.node_id, "attempt": row.attempt})
     rs.emit(

@@ -17,6 +17,24 @@ RESTORED_SIGNALS = tuple(
     getattr(signal, name) for name in ("SIGPIPE", "SIGXFZ", "SIGXFSZ") if hasattr(signal, name)
 )
 _HAS_POSIX_SPAWN_SETSID = sys.platform.startswith("linux") and hasattr(os, "posix_spawn")
+#: Children this process started in a session of their own and has not reaped yet (attempt
+#: shells, the orphan guard): containment tells them apart from adopted orphans.
+_STARTED: set[int] = set()
+
+
+def started_children() -> set[int]:
+    """The session-leading children we started and have not reaped (see ``_STARTED``)."""
+    return _STARTED
+
+
+def note_started(pid: int) -> None:
+    """Record PID as a child we started in a session of its own."""
+    _STARTED.add(pid)
+
+
+def note_reaped(pid: int) -> None:
+    """PID, noted by ``note_started``, has been reaped."""
+    _STARTED.discard(pid)
 
 
 class Spawned:
@@ -33,15 +51,17 @@ class Spawned:
             return self.returncode
         if self._popen is not None:
             self.returncode = self._popen.poll()
-            return self.returncode
-        try:
-            pid, status = os.waitpid(self.pid, os.WNOHANG)
-        except ChildProcessError:
-            self.returncode = -1
-            return self.returncode
-        if pid == 0:
-            return None
-        self.returncode = os.waitstatus_to_exitcode(status)
+        else:
+            try:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:
+                self.returncode = -1
+            else:
+                if pid == 0:
+                    return None
+                self.returncode = os.waitstatus_to_exitcode(status)
+        if self.returncode is not None:
+            _STARTED.discard(self.pid)
         return self.returncode
 
     def wait(self) -> int:
@@ -50,12 +70,13 @@ class Spawned:
             return self.returncode
         if self._popen is not None:
             self.returncode = self._popen.wait()
-            return self.returncode
-        try:
-            _, status = os.waitpid(self.pid, 0)
-            self.returncode = os.waitstatus_to_exitcode(status)
-        except ChildProcessError:
-            self.returncode = -1
+        else:
+            try:
+                _, status = os.waitpid(self.pid, 0)
+                self.returncode = os.waitstatus_to_exitcode(status)
+            except ChildProcessError:
+                self.returncode = -1
+        _STARTED.discard(self.pid)
         return self.returncode
 
 
@@ -82,6 +103,7 @@ def spawn_shell(
             setsid=True,
             setsigdef=RESTORED_SIGNALS,
         )
+        _STARTED.add(pid)
         return Spawned(pid)
     popen = subprocess.Popen(
         argv,
@@ -93,6 +115,7 @@ def spawn_shell(
         start_new_session=True,
         close_fds=True,
     )
+    _STARTED.add(popen.pid)
     return Spawned(popen.pid, popen)
 
 

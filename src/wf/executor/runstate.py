@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wf.contextmap import ContextMap, Variable
 from wf.dag.model import DAG
@@ -23,6 +23,9 @@ from wf.secrets import Masker
 from wf.storage import ContextSnapshot, Store, TaskExecution
 from wf.storage.times import now_utc
 from wf.telemetry import trace_sink, tracing_enabled
+
+if TYPE_CHECKING:
+    from wf.executor.cache import RunCache
 
 log = logging.getLogger("wf.executor")
 
@@ -38,6 +41,7 @@ class NodeStatus(enum.StrEnum):
     FAILED = "failed"
     CANCELLED = "cancelled"
     REUSED = "reused"
+    CACHED = "cached"
 
 
 @dataclass
@@ -59,7 +63,12 @@ class NodeResult:
     @property
     def completed(self) -> bool:
         """Counts as completed for dependents: success, skip, reuse, or an ignored failure."""
-        if self.status in (NodeStatus.SUCCESS, NodeStatus.SKIPPED, NodeStatus.REUSED):
+        if self.status in (
+            NodeStatus.SUCCESS,
+            NodeStatus.SKIPPED,
+            NodeStatus.REUSED,
+            NodeStatus.CACHED,
+        ):
             return True
         return self.status is NodeStatus.FAILED and self.ignored
 
@@ -116,6 +125,8 @@ class RunState:
     masker: Masker = field(default_factory=Masker)
     #: Declared secrets given to every task's environment.
     secret_env: dict[str, str] = field(default_factory=dict)
+    #: Incremental runs (docs/caching.md): the run's cache decisions, None without a cache.
+    cache: RunCache | None = None
     _attempts: dict[str, int] = field(default_factory=dict)
     _fired_traps: set[str] = field(default_factory=set)
     _queued_rows: set[int] = field(default_factory=set)

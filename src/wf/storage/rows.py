@@ -27,13 +27,13 @@ RUN_COLUMNS = (
     "id, workflow_name, workflow_file, status, start_time, end_time, duration_ms, total_tasks, "
     "tasks_success, tasks_failed, tasks_skipped, execution_mode, max_parallel, resume_count, "
     "last_resume_time, tags, timeout_ms, clean_env, error_message, failed_task, owner_pid, "
-    "owner_host, owner_started_at, heartbeat_at, created_at, updated_at"
+    "owner_host, owner_started_at, heartbeat_at, created_at, updated_at, tasks_cached"
 )
 TASK_COLUMNS = (
     "id, run_id, task_id, task_name, command, state, working_dir, log_path, exit_code, "
     "start_time, end_time, duration_ms, attempt, max_retries, is_forensic, is_matrix_expansion, "
     "matrix_vars, condition_expr, condition_result, error_message, stack_trace, fingerprint, "
-    "output_truncated, pid, created_at, updated_at"
+    "output_truncated, pid, created_at, updated_at, hostname"
 )
 SNAPSHOT_COLUMNS = (
     "id, run_id, snapshot_time, snapshot_type, variable_name, variable_value, variable_type, "
@@ -58,7 +58,7 @@ _TASK_WRITABLE = (
     "task_id, task_name, command, state, working_dir, log_path, exit_code, start_time, end_time, "
     "duration_ms, attempt, max_retries, is_forensic, is_matrix_expansion, matrix_vars, "
     "condition_expr, condition_result, error_message, stack_trace, fingerprint, "
-    "output_truncated, pid"
+    "output_truncated, pid, hostname"
 )
 
 
@@ -177,6 +177,7 @@ def run_from_row(row: Row) -> Run:
         heartbeat_at=parse_time(row[23]),
         created_at=parse_time(row[24]),
         updated_at=parse_time(row[25]),
+        tasks_cached=row[26],
     )
 
 
@@ -205,6 +206,7 @@ def task_params(te: TaskExecution) -> tuple[Any, ...]:
         te.fingerprint,
         te.output_truncated,
         te.pid,
+        te.hostname,
     )
 
 
@@ -237,6 +239,7 @@ def task_from_row(row: Row) -> TaskExecution:
         pid=row[23],
         created_at=parse_time(row[24]),
         updated_at=parse_time(row[25]),
+        hostname=row[26],
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import Any
 
 import click
 
@@ -12,7 +12,9 @@ from wf.cli.fmt import Style, short_id
 from wf.cli.session import (
     CancelRequest,
     choose_mode,
-    executor_kwargs,
+    choose_runner,
+    debug_plan,
+    make_executor,
     make_progress,
     parse_timeout,
     parse_vars,
@@ -24,10 +26,14 @@ from wf.secrets import parse_secret_args
 from wf.storage import RESUMABLE_RUN_STATUSES
 
 
+def _resume_options(func: Any) -> Any:
+    """The run options, with help that speaks of the resumed run."""
+    return mode_options(run_options(func, resume=True), resume=True)
+
+
 @click.command("resume")
 @click.argument("run_id")
-@mode_options
-@run_options
+@_resume_options
 @click.option(
     "--from",
     "from_task",
@@ -54,6 +60,8 @@ def command(
     jobs: int | None,
     schedule: str,
     max_parallel: int | None,
+    executor: str | None,
+    scheduler: str | None,
     variables: tuple[str, ...],
     secret_args: tuple[str, ...],
     env_file: str | None,
@@ -66,14 +74,25 @@ def command(
     only: tuple[str, ...],
     rerun: tuple[str, ...],
 ) -> int:
-    """Resume RUN_ID (a unique prefix is enough) in its own mode, unless a flag overrides it.
+    """Finish RUN_ID, a failed, cancelled or interrupted run (a unique prefix is enough).
 
-    Unchanged successful tasks are reused; failed, cancelled, skipped and changed ones run.
+    The workflow is loaded again from the run's file (or from the source stored with the run),
+    the variables are restored, unchanged successful tasks are reused, and failed, cancelled,
+    skipped and changed ones run again, in the same run. The run's stored mode, concurrency
+    and clean-env setting apply unless a flag overrides them. There is no plan (--dry-run).
+
+    \b
+    Examples:
+      wf resume 3MhOQCKI
+      wf resume 3MhOQCKI --rerun extract -j 4
+      wf resume 3MhOQCKI --only 'load[region=eu],report'
     """
-    from wf.dag import load_dag
-    from wf.executor import executor_for_mode
+    from wf.executor.rundag import load_run_dag
 
     app = app_context()
+    runner = choose_runner(
+        app, executor, scheduler, sequential=sequential, parallel=parallel, jobs=jobs
+    )
     store = app.store()
     run = store.get_run(run_id)
     if run.status not in RESUMABLE_RUN_STATUSES:
@@ -87,20 +106,18 @@ def command(
         max_parallel=max_parallel or None,
         stored=(str(run.execution_mode), run.max_parallel),
     )
+    if runner[0] == "dask":
+        mode = "work_stealing"  # the Dask executor schedules work-stealing over the cluster
     runtime_vars = parse_vars(variables)
     deadline = parse_timeout(timeout)
-    # The stored absolute path is loaded as a path (SPEC §1.1 rule 4, §6.3): a file that is
-    # gone is "workflow not found: PATH", never a workflow-name error.
-    dag = load_dag(Path(run.workflow_file), pools=app.config.pools)
+    # its workflow file, or the source kept with the run
+    dag = load_run_dag(store, run, pools=app.config.pools)
     for warning in dag.warnings:
         app.diag("warn", warning)
     secrets = cli_secrets(dag, parse_secret_args(secret_args), env_file)
-    executor = executor_for_mode(
-        mode,
-        store,
-        workers,
-        schedule=schedule.replace("-", "_"),
-        **executor_kwargs(app, lambda m: app.diag("warn", m)),
+    debug_plan(app, dag, mode, workers, schedule)
+    engine = make_executor(
+        app, store, runner, mode, workers, schedule, explicit_workers=jobs or max_parallel
     )
     # Printed when the run has been claimed, so a refused resume does not announce itself.
     banner = (
@@ -110,8 +127,9 @@ def command(
     progress = make_progress(dag, mode, plain=plain, as_json=as_json, resume=True, banner=banner)
     cancel = CancelRequest()
     try:
-        with signal_cancel(cancel, quiet=as_json):
-            final = executor.resume(
+        notify = progress.notice if progress is not None else None
+        with signal_cancel(cancel, quiet=as_json, notify=notify):
+            final = engine.resume(
                 run.id,
                 progress=progress,
                 print_output=print_output,
