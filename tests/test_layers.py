@@ -142,6 +142,7 @@ LAYERS = {
             "history",
             "dates",
             "failure",
+            "cache",
             "rundiff",
             "files",
         ],
