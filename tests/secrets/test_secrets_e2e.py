@@ -230,3 +230,35 @@ def test_resume_asks_for_the_secret_variables_again(
     assert code == 0, out + err
     assert (tmp_path / "seen.txt").read_text().strip() == "second-pass"
     assert _leaks(home, ["first-pass", "second-pass"]) == []
+
+
+def test_a_task_that_handles_a_secret_is_not_cached(
+    wf: Wf, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "in.txt").write_text("data\n")
+    workflow = tmp_path / "flow.toml"
+    workflow.write_text(
+        textwrap.dedent(
+            """
+            [tasks.build]
+            cmd     = 'echo "{{.pw}}" >> r.txt; cp in.txt o.txt; echo "k={{.pw}}" >>"$WF_OUTPUT"'
+            inputs  = ["in.txt"]
+            outputs = ["o.txt"]
+
+            [tasks.plain]
+            cmd     = 'echo run >> plain.txt; cp in.txt plain-out.txt'
+            inputs  = ["in.txt"]
+            outputs = ["plain-out.txt"]
+            """
+        )
+    )
+    home = tmp_path / "home"
+    for _ in range(2):
+        code, out, err = wf(
+            "--home", str(home), "run", str(workflow), "--secret", "pw=cache-secret"
+        )
+        assert code == 0, out + err
+    assert (tmp_path / "r.txt").read_text().split() == ["cache-secret", "cache-secret"]
+    assert (tmp_path / "plain.txt").read_text().split() == ["run"]  # the cache works
+    assert _leaks(home, ["cache-secret"]) == []
