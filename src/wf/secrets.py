@@ -40,6 +40,9 @@ __all__ = [
 MASK = "***"
 MIN_LENGTH = 4
 _ENV_KEY_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# Stored times, which the store must keep intact whatever a secret looks like: a PIN "2026"
+# must not break every timestamp.
+_STRUCTURAL_RE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z")
 
 
 class SecretError(WfError):
@@ -196,7 +199,8 @@ def mask_params(params: Any) -> Any:
     masker = _current()
     if masker is None or not masker:
         return params
-    return tuple(masker.text(p) if isinstance(p, str) else p for p in params)
+    structural = _STRUCTURAL_RE.fullmatch
+    return tuple(masker.text(p) if isinstance(p, str) and not structural(p) else p for p in params)
 
 
 def scrub_file(path: str | Path, masker: Masker) -> None:
