@@ -262,3 +262,33 @@ def test_a_task_that_handles_a_secret_is_not_cached(
     assert (tmp_path / "r.txt").read_text().split() == ["cache-secret", "cache-secret"]
     assert (tmp_path / "plain.txt").read_text().split() == ["run"]  # the cache works
     assert _leaks(home, ["cache-secret"]) == []
+
+
+def test_progress_events_are_masked_but_name_their_task(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from wf.dag import load_dag
+    from wf.executor import ProgressEvent, executor_for_mode
+    from wf.secrets import Secrets
+    from wf.storage import Store
+
+    monkeypatch.chdir(tmp_path)
+    workflow = tmp_path / "flow.toml"
+    workflow.write_text(
+        'secrets = ["TOKEN"]\n[tasks.leak]\ncmd = \'echo "t=$TOKEN"; echo "$TOKEN" >&2; exit 3\'\n'
+    )
+    events: list[ProgressEvent] = []
+    with Store(tmp_path / "wf.db") as store:
+        executor = executor_for_mode("sequential", store, 1, logs_dir=tmp_path / "logs")
+        run = executor.execute(
+            load_dag(workflow),
+            progress=events.append,
+            print_output=True,
+            secrets=Secrets(env={"TOKEN": "tok-in-events"}),
+        )
+    assert str(run.status) == "failed"
+    (output,) = [e for e in events if e.kind == "task_output"]
+    assert output.task_id == "leak"
+    assert output.output is not None
+    assert "t=***" in output.output
+    assert all("tok-in-events" not in repr(e) for e in events)

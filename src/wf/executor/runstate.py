@@ -167,9 +167,12 @@ class RunState:
     def emit(self, kind: ProgressEventKind, **fields: Any) -> None:
         """Queue a progress event of this run (nothing is built when no one listens)."""
         if self.events.active:
-            if self.masker:
+            if self.masker:  # the texts; the IDs stay as they are, to name the task
                 text = self.masker.text
-                fields = {k: text(v) if isinstance(v, str) else v for k, v in fields.items()}
+                fields = {
+                    k: text(v) if isinstance(v, str) and k != "task_id" else v
+                    for k, v in fields.items()
+                }
             self.events.emit(ProgressEvent(kind=kind, run_id=self.run_id, **fields))
 
     def audit(self, event_type: str, data: dict[str, Any]) -> None:
