@@ -37,6 +37,7 @@ GUIDE_PAGES = [
     "schema.md",
     "ui.md",
     "otel.md",
+    "secrets.md",
 ]
 
 

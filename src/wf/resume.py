@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from wf.contextmap import RUNTIME_OWNER, ContextMap, Variable
 from wf.dag import DAG
@@ -14,12 +15,13 @@ from wf.executor.cancel import CancelScope
 from wf.executor.engine import finish_run
 from wf.executor.events import EventDispatcher, ProgressCallback
 from wf.executor.events import ProgressEventKind as K
-from wf.executor.executors import record_graph, validate_options
+from wf.executor.executors import record_graph, run_secrets, validate_options
 from wf.executor.heartbeat import Heartbeat
 from wf.executor.rundag import load_run_dag
 from wf.executor.runner import RunnerSession
 from wf.executor.runstate import NodeStatus, RunState
 from wf.executor.writer import StoreWriter, quick_nodes
+from wf.secrets import MASK, Masker, SecretError, Secrets, active
 from wf.storage import RESUMABLE_RUN_STATUSES, Run, RunStatus, TaskExecution, TaskStatus
 from wf.storage.procinfo import current_owner
 from wf.storage.times import now_utc
@@ -153,6 +155,7 @@ def resume_run(
     from_task: str | None = None,
     only: list[str] | None = None,
     rerun: list[str] | None = None,
+    secrets: Secrets | None = None,
 ) -> Run:
     """Claim RUN_ID and run what is left of it with EXECUTOR's mode (SPEC §6)."""
     validate_options(runtime_vars, timeout)
@@ -166,28 +169,60 @@ def resume_run(
     nodes, forced, flag, selection = plan_selection(
         dag, previous, from_task=from_task, only=only, rerun=rerun
     )
+    resolved = run_secrets(dag, secrets)
+    validate_options(resolved.variables, None)
+    variables = _restorable(run.id, store.latest_variables(run.id), resolved)
+    masker = resolved.masker()
     session = executor.runner.open()  # a runner that cannot be reached raises before the claim
     try:
-        return _resume_claimed(
-            executor,
-            session,
-            run,
-            dag,
-            previous,
-            highest,
-            nodes,
-            forced,
-            flag,
-            selection,
-            progress=progress,
-            print_output=print_output,
-            clean_env=clean_env,
-            runtime_vars=runtime_vars,
-            cancel=cancel,
-            timeout=timeout,
-        )
+        with active(masker):
+            return _resume_claimed(
+                executor,
+                session,
+                run,
+                dag,
+                previous,
+                highest,
+                nodes,
+                forced,
+                flag,
+                selection,
+                progress=progress,
+                print_output=print_output,
+                clean_env=clean_env,
+                runtime_vars=runtime_vars,
+                cancel=cancel,
+                timeout=timeout,
+                variables=variables,
+                secrets=(masker, resolved),
+            )
     finally:
         session.close()
+
+
+def _restorable(run_id: str, stored: list[Any], secrets: Secrets) -> list[Variable]:
+    """The variables to restore: a secret one (stored as ***) only with its value given again.
+
+    Raises SecretError naming the secret variables that were not given (docs/secrets.md).
+    """
+    variables: list[Variable] = []
+    missing: list[str] = []
+    for row in stored:
+        if row.variable_value == MASK:
+            value = secrets.variables.get(row.variable_name)
+            if value is None:
+                missing.append(row.variable_name)
+                continue
+            variables.append(_to_variable(dataclasses.replace(row, variable_value=value)))
+        else:
+            variables.append(_to_variable(row))
+    if missing:
+        names = ", ".join(missing)
+        raise SecretError(
+            f"run {run_id} has secret variable(s) {names}, stored masked: give them again "
+            f"with --secret NAME=VALUE"
+        )
+    return variables
 
 
 def _resume_claimed(
@@ -208,6 +243,8 @@ def _resume_claimed(
     runtime_vars: Mapping[str, str] | None,
     cancel: threading.Event | None,
     timeout: float | None,
+    variables: list[Variable],
+    secrets: tuple[Masker, Secrets],
 ) -> Run:
     store = executor.store
     pid, host, started_at = current_owner()
@@ -245,13 +282,17 @@ def _resume_claimed(
         previous=previous,
         forced=forced,
         forced_by=flag,
+        masker=secrets[0],
+        secret_env=secrets[1].env,
     )
     rs.seed_attempts(highest)
     rs.cache = make_run_cache(store, dag, executor.cache)
     try:
         record_graph(store, run.id, dag)
-        restore_context(rs, [_to_variable(s) for s in store.latest_variables(run.id)])
-        for name, value in (runtime_vars or {}).items():
+        restore_context(rs, variables)
+        restored = {var.name for var in variables}
+        extra = {k: v for k, v in secrets[1].variables.items() if k not in restored}
+        for name, value in {**(runtime_vars or {}), **extra}.items():
             existing = rs.ctx.lookup(name)
             if existing is not None and existing.owner != RUNTIME_OWNER:
                 if executor.warn is not None:

@@ -112,7 +112,7 @@ class DaskSession:
             # The local WF_OUTPUT path names where a local attempt would write; the worker uses
             # a file of its own. An empty one here keeps the attempt directory alike.
             create_private_file(spec.output_path, truncate=True)
-        sink = LogSink(spec.log_path, spec.log_max_bytes)
+        sink = LogSink(spec.log_path, spec.log_max_bytes, spec.secrets)
         key = f"wf-attempt-{uuid.uuid4().hex}"
         attempt = DaskAttempt(key, spec, cancel, tag, on_start, sink)
         if self.fatal is not None:

@@ -28,6 +28,7 @@ from wf.executor.priority import CRITICAL_PATH, FIFO, SCHEDULES, critical_path_p
 from wf.executor.runner import AttemptRunner, RunnerSession
 from wf.executor.runstate import EngineSettings, RunState
 from wf.executor.writer import StoreWriter, quick_nodes
+from wf.secrets import Masker, Secrets, active
 from wf.security import validate_variable_name
 from wf.storage import ExecutionMode, Run, RunStatus, Store
 from wf.storage.procinfo import current_owner
@@ -52,6 +53,7 @@ class Executor(Protocol):
         runtime_vars: Mapping[str, str] | None = None,
         cancel: threading.Event | None = None,
         timeout: float | None = None,
+        secrets: Secrets | None = None,
     ) -> Run: ...
 
     def resume(
@@ -67,7 +69,25 @@ class Executor(Protocol):
         from_task: str | None = None,
         only: list[str] | None = None,
         rerun: list[str] | None = None,
+        secrets: Secrets | None = None,
     ) -> Run: ...
+
+
+def run_secrets(dag: DAG, given: Secrets | None) -> Secrets:
+    """The run's secrets: GIVEN, with each declared one not in it read from wf's environment.
+
+    Raises SecretError naming the declared secrets that have no value (before any run row).
+    """
+    import os
+
+    from wf.secrets import resolve_secrets
+
+    return resolve_secrets(
+        dag.secrets,
+        environ=os.environ,
+        env_file=given.env if given is not None else None,
+        variables=given.variables if given is not None else None,
+    )
 
 
 def runtime_var_problem(name: str) -> str | None:
@@ -161,15 +181,33 @@ class _EngineExecutor:
         runtime_vars: Mapping[str, str] | None = None,
         cancel: threading.Event | None = None,
         timeout: float | None = None,
+        secrets: Secrets | None = None,
     ) -> Run:
-        """Run DAG to a terminal state and return the final run row (SPEC §4.1)."""
+        """Run DAG to a terminal state and return the final run row (SPEC §4.1).
+
+        SECRETS (docs/secrets.md) holds the values of the workflow's declared secrets (those
+        missing are read from the environment) and the secret variables (``--secret``).
+        """
         validate_options(runtime_vars, timeout)
+        resolved = run_secrets(dag, secrets)
+        validate_options(resolved.variables, None)
         ctx = ctx_map if ctx_map is not None else ContextMap()
+        masker = resolved.masker()
         session = self.runner.open()  # a runner that cannot be reached raises: no run row
         try:
-            return self._execute(
-                dag, ctx, session, progress, print_output, clean_env, runtime_vars, cancel, timeout
-            )
+            with active(masker):
+                return self._execute(
+                    dag,
+                    ctx,
+                    session,
+                    progress,
+                    print_output,
+                    clean_env,
+                    {**(runtime_vars or {}), **resolved.variables},
+                    cancel,
+                    timeout,
+                    (masker, resolved.env),
+                )
         finally:
             session.close()
 
@@ -184,6 +222,7 @@ class _EngineExecutor:
         runtime_vars: Mapping[str, str] | None,
         cancel: threading.Event | None,
         timeout: float | None,
+        secret: tuple[Masker, dict[str, str]],
     ) -> Run:
         pid, host, started_at = current_owner()
         now = now_utc()
@@ -219,6 +258,8 @@ class _EngineExecutor:
             failfast=CancelScope(),
             print_output=print_output,
             clean_env=clean_env,
+            masker=secret[0],
+            secret_env=secret[1],
         )
         rs.cache = make_run_cache(self.store, dag, self.cache)
         try:
@@ -286,6 +327,7 @@ class _EngineExecutor:
         from_task: str | None = None,
         only: list[str] | None = None,
         rerun: list[str] | None = None,
+        secrets: Secrets | None = None,
     ) -> Run:
         """Resume a failed, cancelled or interrupted run in this executor's mode (SPEC §6)."""
         from wf.resume import resume_run
@@ -302,6 +344,7 @@ class _EngineExecutor:
             from_task=from_task,
             only=only,
             rerun=rerun,
+            secrets=secrets,
         )
 
 

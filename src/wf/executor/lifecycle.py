@@ -32,10 +32,16 @@ from wf.executor.cancel import AttemptCancel
 from wf.executor.effects import Sleep, Spawn, Steps
 from wf.executor.events import ProgressEventKind as K
 from wf.executor.fingerprint import fingerprint
-from wf.executor.outputs import OutputError, check_output_name, parse_output, register_value
+from wf.executor.outputs import (
+    OutputError,
+    check_output_name,
+    parse_output_secrets,
+    register_value,
+)
 from wf.executor.runner import AttemptResult, AttemptSpec, Outcome
 from wf.executor.runstate import NodeResult, NodeStatus, RunState, output_head, tail_text
 from wf.files import make_private_dirs
+from wf.secrets import scrub_file
 from wf.security import validate_working_dir
 from wf.storage import TaskExecution, TaskStatus
 from wf.storage.times import now_utc
@@ -344,6 +350,7 @@ def _environment(
 ) -> dict[str, str]:
     """SPEC §4.4: wf's environment (or none), the task's env, then the WF_* variables."""
     env = {} if (rs.clean_env or spec.task.clean_env) else dict(rs.base_env)
+    env.update(rs.secret_env)  # declared secrets reach every task, also with clean_env
     env.update(prepared.env)
     env["WF_RUN_ID"] = rs.run_id
     env["WF_WORKFLOW"] = rs.workflow_name
@@ -452,6 +459,7 @@ def _attempts(
             kill_grace=kill_grace,
             log_max_bytes=rs.settings.log_max_bytes,
             output_path=output_path,
+            secrets=rs.masker.values,
         )
 
         def on_start(
@@ -475,6 +483,8 @@ def _attempts(
         except OSError as exc:  # its log or WF_OUTPUT file cannot be created: a failed start
             last = _start_failure(exc)
             has_log = False
+        if rs.masker:  # e.g. a secret copied into WF_OUTPUT
+            scrub_file(output_path, rs.masker)
         end = now_utc()
         if row.start_time is None:
             row.start_time = end
@@ -490,7 +500,7 @@ def _attempts(
         error = last.error
         if last.ok:
             try:
-                _register(rs, spec, prepared, last)
+                _register(rs, spec, prepared, last, (log_path, output_path))
             except (OutputError, ContextMapError) as exc:
                 error = str(exc)
             else:
@@ -519,11 +529,24 @@ def _attempts(
     return (yield from _final_failure(rs, spec, result))
 
 
-def _register(rs: RunState, spec: NodeSpec, prepared: Prepared, result: AttemptResult) -> None:
-    """A5: validate everything first, then set WF_OUTPUT variables in order, then register."""
+def _register(
+    rs: RunState,
+    spec: NodeSpec,
+    prepared: Prepared,
+    result: AttemptResult,
+    files: tuple[str, str],
+) -> None:
+    """A5: validate everything first, then set WF_OUTPUT variables in order, then register.
+
+    ``secret KEY=VALUE`` lines make VALUE a secret of the run from now on: the attempt's log
+    and WF_OUTPUT file (FILES) are masked again with it.
+    """
     if result.output_error is not None:
         raise OutputError(result.output_error)
-    pairs = parse_output(result.output)
+    pairs, secret = parse_output_secrets(result.output)
+    if secret and rs.masker.add(value for name, value in pairs if name in secret):
+        for path in files:
+            scrub_file(path, rs.masker)
     for name, _ in pairs:
         if name in RESERVED_NAMES:
             raise OutputError(f'variable "{name}" is reserved')

@@ -170,7 +170,7 @@ class Reactor:
             WATCHDOG.forget(markers)
             for fd in (out_r, err_r):
                 os.close(fd)
-            LogSink(spec.log_path, spec.log_max_bytes).close()
+            LogSink(spec.log_path, spec.log_max_bytes, spec.secrets).close()
             attempt.result = AttemptResult(
                 Outcome.START_FAILED,
                 -1,
@@ -187,7 +187,7 @@ class Reactor:
         attempt.guarded = True
         # The log is opened while the shell starts up; output waits in the pipes meanwhile.
         try:
-            attempt.sink = LogSink(spec.log_path, spec.log_max_bytes)
+            attempt.sink = LogSink(spec.log_path, spec.log_max_bytes, spec.secrets)
             if on_start is not None:
                 on_start(proc.pid, start)
         except BaseException:  # no log, or the caller failed: nothing may keep running

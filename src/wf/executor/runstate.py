@@ -20,6 +20,7 @@ from wf.executor.cancel import CancelScope
 from wf.executor.events import EventDispatcher, ProgressEvent, ProgressEventKind
 from wf.executor.writer import StoreWriter
 from wf.files import open_regular_file
+from wf.secrets import Masker
 from wf.storage import ContextSnapshot, Store, TaskExecution
 from wf.storage.times import now_utc
 from wf.telemetry import trace_sink, tracing_enabled
@@ -121,6 +122,10 @@ class RunState:
     run_log_dir: str = ""
     #: Whether the run is traced (docs/otel.md): each attempt then gets a TRACEPARENT.
     traced: bool = False
+    #: The run's secret values, masked in logs, events and records (docs/secrets.md).
+    masker: Masker = field(default_factory=Masker)
+    #: Declared secrets given to every task's environment.
+    secret_env: dict[str, str] = field(default_factory=dict)
     #: Incremental runs (docs/caching.md): the run's cache decisions, None without a cache.
     cache: RunCache | None = None
     _attempts: dict[str, int] = field(default_factory=dict)
@@ -163,6 +168,12 @@ class RunState:
     def emit(self, kind: ProgressEventKind, **fields: Any) -> None:
         """Queue a progress event of this run (nothing is built when no one listens)."""
         if self.events.active:
+            if self.masker:  # the texts; the IDs stay as they are, to name the task
+                text = self.masker.text
+                fields = {
+                    k: text(v) if isinstance(v, str) and k != "task_id" else v
+                    for k, v in fields.items()
+                }
             self.events.emit(ProgressEvent(kind=kind, run_id=self.run_id, **fields))
 
     def audit(self, event_type: str, data: dict[str, Any]) -> None:
