@@ -12,9 +12,10 @@ the function runs.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import selectors
-import shutil
 import tempfile
 import threading
 import time
@@ -29,6 +30,7 @@ from wf.executor.watchdog import WATCHDOG
 PIPE_EOF_WAIT = 2.0  # as locally: wait for end of output this long after the shell exits
 FLUSH_BYTES = 65536  # a batch of output is sent once it holds this much …
 FLUSH_DELAY = 0.05  # … or has waited this long
+START_DELAY = 0.005  # an attempt reports its start once it has run this long (else at its end)
 _READ_SIZE = 65536
 _DRAIN_READS = 32
 
@@ -61,6 +63,18 @@ def cancel_remote(key: str, hard: bool = False) -> bool:
         control.hard = True
     control.cancelled.set()
     return True
+
+
+_OUTPUT_DIRS: dict[int, str] = {}  # process ID -> this worker process's WF_OUTPUT directory
+
+
+def _output_dir() -> str:
+    """A private directory (0700) of this worker process for the attempts' WF_OUTPUT files."""
+    with _LOCK:
+        path = _OUTPUT_DIRS.get(os.getpid())
+        if path is None or not os.path.isdir(path):
+            path = _OUTPUT_DIRS[os.getpid()] = tempfile.mkdtemp(prefix="wf-outputs-")
+        return path
 
 
 class _Stream:
@@ -110,8 +124,9 @@ class _Stream:
         self._send({"kind": "out", "key": self._key, "seq": self.messages, "chunks": chunks})
 
 
-def run_remote(payload: dict[str, Any], topic: str, key: str) -> None:
-    """Run one attempt on this worker; everything is reported as events on TOPIC."""
+def run_remote(payload: bytes, topic: str, key: str) -> None:
+    """Run one attempt (PAYLOAD: its spec as JSON) on this worker; everything is reported as
+    events on TOPIC."""
     from distributed import get_worker
 
     worker = get_worker()
@@ -129,7 +144,7 @@ def run_remote(payload: dict[str, Any], topic: str, key: str) -> None:
     if early:
         control.cancelled.set()
     try:
-        result = _run(payload, key, host, send, control)
+        result = _run(json.loads(payload), key, host, send, control)
     finally:
         with _LOCK:
             _RUNNING.pop(key, None)
@@ -149,8 +164,7 @@ def _run(
     if control.cancelled.is_set():
         end.update(outcome="cancelled", exit_code=-1, start=start, end=time.time())
         return end
-    directory = tempfile.mkdtemp(prefix="wf-attempt-")
-    output_path = os.path.join(directory, "output")
+    output_path = os.path.join(_output_dir(), f"{key}.output")
     env = dict(payload["env"])
     env["WF_OUTPUT"] = output_path
     try:
@@ -174,9 +188,12 @@ def _run(
             os.close(out_w)
             os.close(err_w)
         WATCHDOG.add(proc.pid)
-        send({"kind": "start", "key": key, "pid": proc.pid, "host": host, "start": start})
+
+        def started() -> None:
+            send({"kind": "start", "key": key, "pid": proc.pid, "host": host, "start": start})
+
         try:
-            outcome = _watch(proc, {out_r: True, err_r: False}, payload, stream, control)
+            outcome = _watch(proc, {out_r: True, err_r: False}, payload, stream, control, started)
         finally:
             WATCHDOG.remove(proc.pid)
         stream.flush()
@@ -204,7 +221,8 @@ def _run(
         )
         return end
     finally:
-        shutil.rmtree(directory, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            os.unlink(output_path)
 
 
 def _watch(
@@ -213,15 +231,30 @@ def _watch(
     payload: dict[str, Any],
     stream: _Stream,
     control: _Control,
+    started: Callable[[], None],
 ) -> str:
-    """Stream output until the attempt is over; return how it ended."""
+    """Stream output until the attempt is over; return how it ended.
+
+    STARTED (the ``start`` event) is called once the attempt has run ``START_DELAY``: a
+    quicker one reports its start with its end, one message instead of two.
+    """
     selector = selectors.DefaultSelector()
     for fd in fds:
         os.set_blocking(fd, False)
         selector.register(fd, selectors.EVENT_READ)
+    # The shell's exit wakes the selector too (Linux pidfd), so the end of an attempt is
+    # noticed at once rather than at the next poll.
+    pidfd: int | None = None
+    if hasattr(os, "pidfd_open"):
+        try:
+            pidfd = os.pidfd_open(proc.pid)
+            selector.register(pidfd, selectors.EVENT_READ)
+        except OSError:
+            pidfd = None
     timeout = payload.get("timeout")
     deadline = time.monotonic() + timeout if timeout else None
     eof_deadline: float | None = None
+    start_due: float | None = time.monotonic() + START_DELAY
     terminator: threading.Thread | None = None
     outcome = "exited"
 
@@ -238,12 +271,23 @@ def _watch(
 
     try:
         while True:
-            if fds:
-                for selected, _ in selector.select(0.02):
-                    _read(selected.fd, fds, selector, stream)
+            if fds or (pidfd is not None and terminator is None):
+                wait = 0.02
+                if start_due is not None:
+                    wait = max(0.0, min(wait, start_due - time.monotonic()))
+                for selected, _ in selector.select(wait):
+                    if selected.fd == pidfd:
+                        selector.unregister(pidfd)
+                        os.close(pidfd)
+                        pidfd = None
+                    else:
+                        _read(selected.fd, fds, selector, stream)
             else:
-                time.sleep(0.02)
+                time.sleep(0.005)
             now = time.monotonic()
+            if start_due is not None and now >= start_due:
+                start_due = None
+                started()
             if stream.due(now):
                 stream.flush()
             if terminator is not None:
@@ -268,7 +312,7 @@ def _watch(
                 _drain(fds, selector, stream)
                 return outcome
     finally:
-        for fd in list(fds):
+        for fd in [*fds, *([pidfd] if pidfd is not None else [])]:
             selector.unregister(fd)
             os.close(fd)
         selector.close()
