@@ -30,9 +30,12 @@ GUIDE_PAGES = [
     "variables.md",
     "executors.md",
     "resume.md",
+    "caching.md",
     "cli.md",
     "json.md",
     "configuration.md",
+    "schema.md",
+    "otel.md",
 ]
 
 

@@ -321,7 +321,7 @@ class TestCliEnvKeys:
         write_workflow("envy", '[tasks.a]\ncmd = "true"\nenv = { LD_PRELOAD = "/tmp/x.so" }\n')
         code, _, err = wf("run", "envy")
         assert_clean_usage_error(code, err)
-        assert "Error: workflow 'envy' is invalid (1 error(s))" in err
+        assert "Error: workflow 'envy' is invalid (1 error)" in err
         assert "LD_PRELOAD" in err
 
     @pytest.mark.parametrize("key", ACCEPTED_ENV_KEYS)

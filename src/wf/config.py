@@ -58,6 +58,8 @@ class Config:
     max_parallel: int = DEFAULT_MAX_PARALLEL
     kill_grace: float = DEFAULT_KILL_GRACE
     log_max_bytes: int = DEFAULT_LOG_MAX_BYTES
+    #: Default resource pools (name -> capacity) that a workflow's ``[pools]`` may override.
+    pools: dict[str, int] = field(default_factory=dict)
     #: Where attempts run: ``local`` or ``dask`` (docs/dask.md).
     executor: str = "local"
     #: The Dask scheduler address used with ``executor = "dask"``.
@@ -105,15 +107,23 @@ def _read_file(path: Path) -> dict[str, Any]:
 
 
 def _check_keys(data: dict[str, Any], warnings: list[str]) -> None:
-    top = [*CONFIG_KEYS, "paths"]
+    top = [*CONFIG_KEYS, "paths", "pools"]
     for key in data:
-        if key not in top:
+        if key in PATH_KEYS:
+            # A path key outside [paths], e.g. appended after the tables of the file.
+            warnings.append(f'config: unknown key "{key}" (did you mean "paths.{key}"?)')
+        elif key not in top:
             warnings.append(f'config: unknown key "{key}"{_suggest(key, top)}')
     paths = data.get("paths", {})
     if not isinstance(paths, dict):
         raise ConfigError('config: key "paths" must be a table')
     for key in paths:
-        if key not in PATH_KEYS:
+        if key in CONFIG_KEYS:
+            warnings.append(
+                f'config: unknown key "paths.{key}" (did you mean the top-level '
+                f'"{key}"? put it above the [paths] table, or write it without "paths.")'
+            )
+        elif key not in PATH_KEYS:
             warnings.append(f'config: unknown key "paths.{key}"{_suggest(key, list(PATH_KEYS))}')
 
 
@@ -233,8 +243,17 @@ def load_config(
         else:
             settings[key] = _parse_setting(key, default, "defaults")
 
+    pools: dict[str, int] = {}
+    if "pools" in data:
+        from wf.dag.pools import parse_capacities
+
+        pools, problems = parse_capacities(data["pools"], "config: ")
+        if problems:
+            raise ConfigError(problems[0])
+
     return Config(
         config_path=cfg_path,
+        pools=pools,
         home=home_path,
         workflows_dir=resolved["workflows"],
         logs_dir=resolved["logs"],
@@ -276,9 +295,13 @@ def default_config_text() -> str:
 # (WF_DASK_SCHEDULER).
 # dask_scheduler = ""
 
-[paths]
-# Relative paths are resolved against this file's directory.
-# workflows = "workflows"   # WF_PATHS_WORKFLOWS
-# logs      = "logs"        # WF_PATHS_LOGS
-# database  = "wf.db"       # WF_PATHS_DATABASE
+# Where wf keeps its files. Relative paths are resolved against this file's directory.
+# These are dotted keys of the [paths] table, so that the file opens no table and a line
+# appended at its end is still a top-level setting.
+# paths.workflows = "workflows"   # WF_PATHS_WORKFLOWS
+# paths.logs      = "logs"        # WF_PATHS_LOGS
+# paths.database  = "wf.db"       # WF_PATHS_DATABASE
+
+# Default resource pools, pool = capacity; a workflow's [pools] table overrides them.
+# pools.gpu = 1
 """

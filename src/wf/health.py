@@ -51,6 +51,11 @@ class HealthReport:
     """success ÷ finished runs of the last 7 days; −1.0 when there are none."""
     database_error: str | None = None
     """Why the database check failed (text output only)."""
+    cache_records: int = 0
+    """Cache records of incremental runs (docs/caching.md), their workflows and stored size."""
+    cache_workflows: int = 0
+    cache_bytes: int = 0
+    cache_file_hashes: int = 0
 
     @property
     def healthy(self) -> bool:
@@ -75,15 +80,24 @@ class HealthReport:
             "workflow_errors": [w.to_dict() for w in self.workflow_errors],
             "log_disk_bytes": self.log_disk_bytes,
             "success_rate_7d": self.success_rate_7d,
+            "cache": {
+                "records": self.cache_records,
+                "workflows": self.cache_workflows,
+                "bytes": self.cache_bytes,
+                "file_hashes": self.cache_file_hashes,
+            },
             "healthy": self.healthy,
         }
 
 
-def check_health(config: Config, store: Store | None = None) -> HealthReport:
+def check_health(
+    config: Config, store: Store | None = None, *, read_only: bool = False
+) -> HealthReport:
     """Run every check against CONFIG's paths.
 
     STORE is the already opened database; when None, the database is opened here (and closed
-    again), and a failure to open it is reported rather than raised.
+    again), and a failure to open it is reported rather than raised. READ_ONLY opens it with
+    ``mode=ro``: a missing database is then reported, never created (the web UI's way).
     """
     report = HealthReport(database_ok=False, database_path=str(config.database_path))
     owned = store is None
@@ -91,7 +105,7 @@ def check_health(config: Config, store: Store | None = None) -> HealthReport:
         if store is None:
             from wf.storage import Store
 
-            store = Store(config.database_path)
+            store = Store(config.database_path, read_only=read_only)
         _check_database(store, report)
     except WfError as exc:
         report.database_ok = False
@@ -99,7 +113,7 @@ def check_health(config: Config, store: Store | None = None) -> HealthReport:
     finally:
         if owned and store is not None:
             store.close()
-    _check_workflows(config.workflows_dir, report)
+    _check_workflows(config.workflows_dir, report, config.pools)
     report.log_disk_bytes = directory_size(config.logs_dir)
     return report
 
@@ -114,15 +128,22 @@ def _check_database(store: Store, report: HealthReport) -> None:
     report.stale_runs = store.stale_run_count(STALE_MINUTES)
     report.interrupted_runs = store.count_runs(status="interrupted")
     report.success_rate_7d = store.run_success_rate(SUCCESS_RATE_DAYS)
+    cache = store.cache_stats()
+    report.cache_records = cache["records"]
+    report.cache_workflows = cache["workflows"]
+    report.cache_bytes = cache["bytes"]
+    report.cache_file_hashes = cache["file_hashes"]
 
 
-def _check_workflows(workflows_dir: Path, report: HealthReport) -> None:
+def _check_workflows(
+    workflows_dir: Path, report: HealthReport, pools: dict[str, int] | None = None
+) -> None:
     from wf.validation import validate_workflow, workflow_files
 
     for path in workflow_files(workflows_dir):
         report.workflows_total += 1
         try:
-            result = validate_workflow(path)
+            result = validate_workflow(path, pools=pools)
         except WfError as exc:  # e.g. removed while we were looking
             report.workflow_errors.append(WorkflowProblem(path.name, [str(exc)]))
             continue

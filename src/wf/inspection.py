@@ -7,7 +7,7 @@ export payload (§7.16) reuses the audit and DAG helpers.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -23,6 +23,7 @@ from wf.storage import (
     format_time,
     now_utc,
 )
+from wf.storage.cache import CacheHit
 
 #: The audit event types of SPEC §4.12 / §12, in lifecycle order.
 AUDIT_EVENT_TYPES = (
@@ -35,6 +36,7 @@ AUDIT_EVENT_TYPES = (
     "task_skipped",
     "task_cancelled",
     "task_reused",
+    "task_cached",
     "forensic_trap_fired",
     "run_completed",
     "run_interrupted",
@@ -86,6 +88,31 @@ def audit_events(store: Store, run_id: str, event_type: str | None = None) -> li
     return store.list_audit_trail(run_id=run.id, event_type=event_type)
 
 
+def cached_nodes(latest: list[TaskExecution], hits: list[CacheHit]) -> dict[str, CacheHit]:
+    """The nodes whose latest outcome is ``cached`` (docs/caching.md): an up-to-date node has
+    a hit and no attempt row; after a resume the later of its hit and its row counts."""
+    rows = {te.task_id: te for te in latest}
+    out: dict[str, CacheHit] = {}
+    for hit in hits:
+        row = rows.get(hit.task_id)
+        if row is None or (
+            row.created_at is not None
+            and hit.created_at is not None
+            and hit.created_at > row.created_at
+        ):
+            out[hit.task_id] = hit
+    return out
+
+
+def node_states(store: Store, run_id: str) -> dict[str, str]:
+    """The latest state of every node of RUN_ID (a full ID), ``cached`` included."""
+    latest = store.latest_task_executions(run_id)
+    states = {te.task_id: str(te.state) for te in latest}
+    for node_id in cached_nodes(latest, store.list_cache_hits(run_id)):
+        states[node_id] = "cached"
+    return states
+
+
 @dataclass
 class Inspection:
     """Everything ``wf inspect`` shows about one run."""
@@ -99,12 +126,15 @@ class Inspection:
     """Each variable's newest snapshot row, by name."""
     forensic_logs: list[ForensicLog]
     dag_cache: DAGCache | None
+    cached: list[CacheHit] = field(default_factory=list)
+    """The up-to-date outcomes of the run (docs/caching.md): nodes without attempt rows."""
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON payload of SPEC §7.12."""
+        """The JSON payload of SPEC §7.12, plus ``cached`` (docs/caching.md)."""
         return {
             "run": self.run.to_dict(),
             "tasks": [te.to_dict() for te in self.tasks],
+            "cached": [hit.to_dict() for hit in self.cached],
             "variables": [variable_dict(v) for v in self.variables],
             "forensic_logs": [f.to_dict() for f in self.forensic_logs],
             "dag_cache": dag_cache_dict(self.dag_cache),
@@ -121,6 +151,7 @@ def inspect_run(store: Store, run_id: str) -> Inspection:
         variables=store.latest_variables(run.id),
         forensic_logs=store.list_forensic_logs(run_id=run.id),
         dag_cache=store.get_dag_cache(run.id),
+        cached=store.list_cache_hits(run.id),
     )
 
 

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from wf.contextmap import RUNTIME_OWNER, ContextMap, Variable
-from wf.dag import DAG, load_dag
+from wf.dag import DAG
 from wf.errors import ResumeError, UsageError
+from wf.executor.cache import make_run_cache
 from wf.executor.cancel import CancelScope
 from wf.executor.engine import finish_run
 from wf.executor.events import EventDispatcher, ProgressCallback
 from wf.executor.events import ProgressEventKind as K
 from wf.executor.executors import record_graph, validate_options
 from wf.executor.heartbeat import Heartbeat
+from wf.executor.rundag import load_run_dag
 from wf.executor.runner import RunnerSession
 from wf.executor.runstate import NodeStatus, RunState
 from wf.executor.writer import StoreWriter, quick_nodes
@@ -160,7 +161,7 @@ def resume_run(
     run = store.get_run(run_id)
     if run.status not in RESUMABLE_RUN_STATUSES:
         raise ResumeError(f"run {run.id} is not resumable (status: {run.status})")
-    dag = load_dag(Path(run.workflow_file))
+    dag = load_run_dag(store, run)  # the workflow file, or the source of a text-built run
     previous, highest = latest_rows(store.list_task_executions(run_id=run.id))
     nodes, forced, flag, selection = plan_selection(
         dag, previous, from_task=from_task, only=only, rerun=rerun
@@ -246,6 +247,7 @@ def _resume_claimed(
         forced_by=flag,
     )
     rs.seed_attempts(highest)
+    rs.cache = make_run_cache(store, dag, executor.cache)
     try:
         record_graph(store, run.id, dag)
         restore_context(rs, [_to_variable(s) for s in store.latest_variables(run.id)])

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from wf.inspection import cached_nodes
 from wf.storage import ContextSnapshot, Run, Store, TaskExecution
+from wf.storage.cache import CacheHit
 
 
 class DiffStatus(StrEnum):
@@ -84,19 +86,45 @@ def _status(in_a: bool, in_b: bool, equal: bool) -> DiffStatus:
     return DiffStatus.SAME if equal else DiffStatus.CHANGED
 
 
+def cached_summary(hit: CacheHit) -> dict[str, Any]:
+    """The compared fields of a node that was up to date (docs/caching.md): no attempt."""
+    return {
+        "state": "cached",
+        "exit_code": None,
+        "error_message": None,
+        "fingerprint": None,
+        "attempt": 0,
+        "duration_ms": None,
+    }
+
+
+def _summaries(
+    rows: Iterable[TaskExecution], hits: Iterable[CacheHit]
+) -> dict[str, dict[str, Any]]:
+    latest = _latest(rows)
+    out = {task_id: task_summary(te) for task_id, te in latest.items()}
+    for task_id, hit in cached_nodes(list(latest.values()), list(hits)).items():
+        out[task_id] = cached_summary(hit)
+    return out
+
+
 def compare_tasks(
-    rows_a: Iterable[TaskExecution], rows_b: Iterable[TaskExecution]
+    rows_a: Iterable[TaskExecution],
+    rows_b: Iterable[TaskExecution],
+    cached_a: Iterable[CacheHit] = (),
+    cached_b: Iterable[CacheHit] = (),
 ) -> list[TaskDiff]:
-    """Compare nodes by ID using each side's latest non-forensic row (highest id wins).
+    """Compare nodes by ID using each side's latest non-forensic row (highest id wins), or
+    its ``cached`` outcome when that came later (CACHED_A, CACHED_B).
 
     Sorted only_a, only_b, changed, same, then by node ID.
     """
-    latest_a = _latest(rows_a)
-    latest_b = _latest(rows_b)
+    latest_a = _summaries(rows_a, cached_a)
+    latest_b = _summaries(rows_b, cached_b)
     out = []
     for task_id in latest_a.keys() | latest_b.keys():
-        a = task_summary(latest_a[task_id]) if task_id in latest_a else None
-        b = task_summary(latest_b[task_id]) if task_id in latest_b else None
+        a = latest_a.get(task_id)
+        b = latest_b.get(task_id)
         equal = a is not None and b is not None and all(a[k] == b[k] for k, _ in TASK_FIELDS)
         out.append(TaskDiff(task_id, _status(a is not None, b is not None, equal), a, b))
     return sorted(out, key=lambda d: (_ORDER[d.status], d.task_id))
@@ -169,6 +197,8 @@ def diff_runs(store: Store, run_a: str, run_b: str) -> RunDiff:
         tasks=compare_tasks(
             store.latest_task_executions(a.id, include_forensic=False),
             store.latest_task_executions(b.id, include_forensic=False),
+            store.list_cache_hits(a.id),
+            store.list_cache_hits(b.id),
         ),
         variables=compare_variables(store.latest_variables(a.id), store.latest_variables(b.id)),
     )

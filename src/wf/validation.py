@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from wf.dag import DAG, WorkflowError, load_dag
+from wf.dag.unset import unset_variable_warnings
 
 
 @dataclass
@@ -25,6 +27,9 @@ class ValidationResult:
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     triggers: list[dict[str, Any]] = field(default_factory=list)
+    #: Pool name -> capacity, and task ID -> its pool weights (docs/workflow-files.md).
+    pools: dict[str, int] = field(default_factory=dict)
+    task_pools: dict[str, dict[str, int]] = field(default_factory=dict)
     dag: DAG | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -40,11 +45,16 @@ class ValidationResult:
             "errors": self.errors,
             "warnings": self.warnings,
             "triggers": self.triggers,
+            "pools": self.pools,
+            "task_pools": self.task_pools,
         }
 
 
 def validate_workflow(
-    source: str | os.PathLike[str], *, workflows_dir: str | os.PathLike[str] | None = None
+    source: str | os.PathLike[str],
+    *,
+    workflows_dir: str | os.PathLike[str] | None = None,
+    pools: Mapping[str, int] | None = None,
 ) -> ValidationResult:
     """Parse and build SOURCE (a name or a path); never raises for an invalid definition.
 
@@ -53,7 +63,8 @@ def validate_workflow(
     from wf.dag.model import WorkflowNotFoundError
 
     try:
-        dag = load_dag(source, workflows_dir=workflows_dir)  # parses and links the graph once
+        # Parses and links the graph once; POOLS are the config's defaults.
+        dag = load_dag(source, workflows_dir=workflows_dir, pools=pools)
     except WorkflowNotFoundError:
         raise
     except WorkflowError as exc:
@@ -80,8 +91,10 @@ def validate_workflow(
         execution_levels=[list(level) for level in dag.levels],
         execution_order=dag.sequential_order(),
         parallelisable_tasks=sum(len(level) for level in dag.levels if len(level) > 1),
-        warnings=list(dag.warnings),
+        warnings=list(dag.warnings) + unset_variable_warnings(dag),
         triggers=[{"type": t.type, "config": dict(t.config)} for t in dag.triggers],
+        pools=dict(sorted(dag.pools.items())),
+        task_pools={n: dict(node.task.pools) for n, node in dag.nodes.items() if node.task.pools},
         dag=dag,
     )
 
@@ -117,10 +130,10 @@ class WorkflowInfo:
         }
 
 
-def describe_workflow(path: Path) -> WorkflowInfo:
+def describe_workflow(path: Path, *, pools: Mapping[str, int] | None = None) -> WorkflowInfo:
     """Name, validity and task-definition count of one file (0 tasks if it cannot be parsed)."""
     try:
-        dag = load_dag(path)
+        dag = load_dag(path, pools=pools)
     except WorkflowError as exc:
         partial = exc.definition
         tasks = len(partial.tasks) if partial is not None else _raw_task_count(path)

@@ -160,7 +160,7 @@ def test_invalid_workflow_exits_2(wf: Wf, write_workflow: WriteWorkflow) -> None
     write_workflow("cycle", '[tasks.a]\ncmd="true"\ndepends_on=["a"]\n')
     code, _, err = wf("graph", "cycle")
     assert code == 2
-    assert "Error: workflow 'cycle' is invalid (1 error(s))" in err
+    assert "Error: workflow 'cycle' is invalid (1 error)" in err
     assert "  - circular dependency detected: a -> a" in err
 
 

@@ -61,10 +61,9 @@ def test_config_file_lists_every_key_commented_out(wf: Wf, wf_home: Path) -> Non
     for key in CONFIG_KEYS:
         assert f"# {key} = " in text, key
     for key in PATH_KEYS:
-        assert f"# {key} " in text, key
-    assert "[paths]" in text
-    # all commented out: the file parses to nothing but the empty [paths] table
-    assert tomllib.loads(text) == {"paths": {}}
+        assert f"# paths.{key} " in text, key
+    # all commented out, and no table is left open: a line appended later is top-level
+    assert tomllib.loads(text) == {}
 
 
 def test_config_file_mentions_the_defaults(wf: Wf, wf_home: Path) -> None:

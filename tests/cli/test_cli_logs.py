@@ -74,7 +74,12 @@ def test_one_task_shows_its_sections(wf: Wf, run_id: str) -> None:
     assert lines[5].split()[1].endswith("s")
     assert len(lines[5].split()[1].split(".")[1]) == 4  # three decimals and the unit
     assert lines[6].split() == ["Exit", "Code:", "4"]
-    assert lines[7:] == [
+    assert lines[7] == "--- Attempts ---"
+    assert lines[8].split() == ["ATTEMPT", "STATUS", "EXIT", "CODE", "DURATION", "ERROR"]
+    assert lines[9].split()[:3] == ["1", "failed", "4"]
+    assert lines[9].endswith("exit status 4")
+    assert lines[10].split()[:3] == ["2", "failed", "4"]
+    assert lines[11:] == [
         "--- Output ---",
         "[Attempt 1] try 1",
         "[Attempt 2] try 2",

@@ -61,7 +61,7 @@ def test_resume_that_fails_again_exits_1_with_the_summary(
     code, out, err = wf("resume", run_id)
     assert code == 1
     assert "(resume #1, sequential)" in out
-    assert "Root cause: build (Build site) — exit code 3 after " in out
+    assert "Root cause: build (Build site) — exit code 3 (" in out
     assert f"Resume with: wf resume {run_id[:8]}" in out
     assert f"Error: run {run_id[:8]} failed:" in err
 
@@ -114,7 +114,7 @@ def test_invalid_workflow_aborts_the_resume_with_exit_2(
     path.write_text('[tasks.a]\ncmd = "true"\ndepends_on = ["a"]\n', encoding="utf-8")
     code, _, err = wf("resume", run_id)
     assert code == 2
-    assert "is invalid (1 error(s))" in err
+    assert "is invalid (1 error)" in err
     assert "circular dependency detected" in err
     (run,) = runs_json()["runs"]
     assert (run["status"], run["resume_count"]) == ("failed", 0)

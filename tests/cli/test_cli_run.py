@@ -43,13 +43,13 @@ class TestDryRun:
             "Mode: sequential (max_parallel 1)",
             "Total Tasks: 4",
             "Execution Levels: 3",
-            "Level 0 (1 tasks):",
+            "Level 0 (1 task):",
             "  - a",
             "Level 1 (2 tasks):",
             "  - b [PARALLEL]",
             '    Condition: x == "a"',
             "  - c [PARALLEL]",
-            "Level 2 (1 tasks):",
+            "Level 2 (1 task):",
             "  - d",
             "No tasks were executed.",
         ]
@@ -94,6 +94,7 @@ class TestDryRun:
             "can_run_in_parallel": True,
             "depends_on": ["a"],
             "condition": 'x == "a"',
+            "pools": {},
         }
         assert plan["levels"][0]["tasks"][0]["condition"] is None
 
@@ -149,7 +150,7 @@ class TestRefusals:
         code, out, err = wf("run", "broken")
         assert code == 2
         lines = err.splitlines()
-        assert lines[0] == "Error: workflow 'broken' is invalid (3 error(s))"
+        assert lines[0] == "Error: workflow 'broken' is invalid (3 errors)"
         assert len(lines) == 4
         assert all(line.startswith("  - ") for line in lines[1:])
         assert out == ""
@@ -249,7 +250,7 @@ def test_failed_run_prints_the_failure_summary_and_exits_1(
     assert "Status:   ✗ FAILED" in out
     assert "Tasks:    3 total  1✓  1✗  0⊘  (1 not started)" in out
     summary = out.split("Tasks:    ", 1)[1]
-    assert "Root cause: build (Build site) — exit code 3 after 1 attempt(s)" in summary
+    assert "Root cause: build (Build site) — exit code 3 (1 attempt)" in summary
     assert "Error:      exit status 3" in summary
     log = wf_home / "logs" / run_id / "build" / "attempt_1.log"
     assert f"Log:        {log}" in summary
@@ -262,11 +263,15 @@ def test_failed_run_prints_the_failure_summary_and_exits_1(
     )
 
 
-def test_early_failure_shows_exit_code_dash(wf: Wf, write_workflow: WriteWorkflow) -> None:
+def test_early_failure_says_it_failed_before_start(wf: Wf, write_workflow: WriteWorkflow) -> None:
     write_workflow("early", '[tasks.a]\ncmd = "echo {{.undefined_thing}}"\n')
     code, out, _ = wf("run", "early")
     assert code == 1
-    assert "Root cause: a — exit code - after 1 attempt(s)" in out
+    assert (
+        "Root cause: a — failed before start: interpolation failed in cmd: undefined variable "
+        '"undefined_thing" (1 attempt)'
+    ) in out
+    assert "exit code -" not in out
     assert 'undefined variable "undefined_thing"' in out
 
 

@@ -37,6 +37,7 @@ RUN_KEYS = {
     "tasks_success",
     "tasks_failed",
     "tasks_skipped",
+    "tasks_cached",
     "execution_mode",
     "max_parallel",
     "resume_count",
@@ -84,12 +85,13 @@ def test_default_view_has_the_summary_box_and_the_table(wf: Wf, history: dict[st
         "SUCCESS",
         "FAILED",
         "SKIPPED",
+        "CACHED",
     ]
     newest, oldest = lines[header + 1].split(), lines[header + 2].split()
     assert newest[:4] == [history["failing"][:8], "failing", "✗", "FAILED"]
-    assert newest[-4:] == ["3", "1", "1", "0"]
+    assert newest[-5:] == ["3", "1", "1", "0", "0"]
     assert oldest[:4] == [history["diamond"][:8], "diamond", "✓", "SUCCESS"]
-    assert oldest[-4:] == ["4", "4", "0", "0"]
+    assert oldest[-5:] == ["4", "4", "0", "0", "0"]
     assert re.fullmatch(r"\d{4}-\d\d-\d\d", newest[4])
 
 
@@ -241,7 +243,7 @@ def test_logs_shows_the_failed_tasks_with_their_logs(
     code, out, _ = wf("runs", "--logs")
     assert code == 0
     log = wf_home / "logs" / history["failing"] / "build" / "attempt_1.log"
-    assert re.search(rf"build\s+3\s+{re.escape(str(log))}", out)
+    assert re.search(rf"build\s+3\s+exit status 3\s+{re.escape(str(log))}", out)
     assert "prepare" not in out.split(history["failing"][:8], 1)[1].split("\n\n", 1)[0]
 
 

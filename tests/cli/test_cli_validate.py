@@ -44,6 +44,8 @@ JSON_KEYS = {
     "errors",
     "warnings",
     "triggers",
+    "pools",
+    "task_pools",
 }
 
 
@@ -180,7 +182,7 @@ class TestAllWorkflows:
         assert rows["broken"][1:3] == ["✗", "invalid"]
         assert rows["broken"][5] == "3"
         assert "Summary: 1/2 workflows valid" in out
-        assert "Error: 1 workflow(s) failed validation" in err
+        assert "Error: 1 workflow failed validation" in err
 
     def test_no_workflows(self, wf: Wf, wf_home: Path) -> None:
         code, out, _ = wf("validate")

@@ -102,13 +102,6 @@ def test_unknown_trigger_type(warnings_of: Warnings) -> None:
     ]
 
 
-def test_condition_syntax_error(warnings_of: Warnings) -> None:
-    assert warnings_of(task('if = "mode = 1"')) == [
-        "task a: condition syntax error at position 6: use == to compare "
-        "(the task will fail when reached)"
-    ]
-
-
 def test_valid_condition_is_silent(warnings_of: Warnings) -> None:
     assert warnings_of(task("if = 'broken == 0 && channel != \"dry-run\"'")) == []
 

@@ -93,13 +93,13 @@ def test_register_is_not_set_when_the_task_fails(write_dag, engine):
 
 
 def test_second_task_registering_the_same_name_fails_with_ownership_error(write_dag, engine):
+    # (Two literal `register` names are refused by validation; WF_OUTPUT names are dynamic.)
     dag = write_dag("""
         [tasks.a]
         cmd = "echo 1"
         register = "shared"
         [tasks.b]
-        cmd = "echo 2"
-        register = "shared"
+        cmd = 'echo "shared=2" >> "$WF_OUTPUT"'
         depends_on = ["a"]
         retries = 1
     """)

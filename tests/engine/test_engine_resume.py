@@ -63,7 +63,8 @@ def test_resume_reuses_unchanged_successes_and_reruns_failures(write_dag, engine
     assert len(resumed.rows("a")) == 1
     assert len(resumed.rows("d")) == 1
     assert sorted(e["task_id"] for e in resumed.audit("task_reused")) == ["a", "d"]
-    reused_events = [e for e in resumed.events if e.kind == "task_skipped"]
+    reused_events = [e for e in resumed.events if e.kind == "task_reused"]
+    assert not [e for e in resumed.events if e.kind == "task_skipped"]
     assert {(e.task_id, e.status, e.reason) for e in reused_events} == {
         ("a", "success", "unchanged since run"),
         ("d", "success", "unchanged since run"),
@@ -302,7 +303,7 @@ def test_resume_only_matrix_base_name_selects_all_expansions(write_dag, engine, 
 def test_resume_restores_variable_owners(write_dag, engine, gate):
     dag_text = chain(gate).replace(
         '[tasks.c]\n        cmd = "echo c"',
-        '[tasks.c]\n        cmd = "echo c"\n        register = "x"',
+        "[tasks.c]\n        cmd = 'echo x=c >> \"$WF_OUTPUT\"'",
     )
     first = engine.run(write_dag(dag_text))
     gate.touch()

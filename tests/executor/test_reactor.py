@@ -219,7 +219,7 @@ class _RecordingGuard:
     def __init__(self) -> None:
         self.calls: list[tuple[str, int, bool, bool]] = []
 
-    def add(self, pgid: int) -> None:
+    def add(self, pgid: int, markers: object = None) -> None:
         self.calls.append(("add", pgid, True, True))
 
     def remove(self, pgid: int) -> None:

@@ -79,7 +79,7 @@ def test_tar_holds_run_json_and_every_attempt_log(wf, flow_run, tmp_path):
     target = tmp_path / "exports" / "run.tar.gz"
     code, _, err = wf("export", flow_run, "-f", "tar", "-o", str(target))
     assert code == 0
-    assert "3 task execution(s), 3 log file(s)" in err
+    assert "3 task executions, 3 log files" in err
     assert mode(target) == 0o600
     assert mode(target.parent) == 0o700
     with tarfile.open(target, "r:gz") as tar:
@@ -103,7 +103,7 @@ def test_tar_skips_missing_logs(wf, flow_run, store, tmp_path):
     target = tmp_path / "run.tgz"
     code, _, err = wf("export", flow_run, "--format", "tar", "--output", str(target))
     assert code == 0
-    assert "2 log file(s)" in err
+    assert "2 log files" in err
     with tarfile.open(target) as tar:
         assert "logs/fetch/attempt_1.log" not in tar.getnames()
         assert "logs/build/attempt_1.log" in tar.getnames()

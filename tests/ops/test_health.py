@@ -27,6 +27,7 @@ HEALTH_KEYS = [
     "workflow_errors",
     "log_disk_bytes",
     "success_rate_7d",
+    "cache",
     "healthy",
 ]
 GOOD = '[tasks.hello]\ncmd = "echo hello"\n'
@@ -64,6 +65,7 @@ def test_json_has_exactly_the_spec_keys(wf, write_workflow, run_workflow, flow_r
     assert data["database_path"] == str(config.database_path)
     assert data["database_size_bytes"] > 0
     assert data["schema_version"] == LATEST_VERSION
+    assert data["cache"] == {"records": 0, "workflows": 0, "bytes": 0, "file_hashes": 0}
     assert (data["workflows_total"], data["workflows_valid"]) == (2, 2)
     assert data["workflow_errors"] == []
     assert data["success_rate_7d"] == 0.5
@@ -167,22 +169,27 @@ def test_rendered_report_matches_the_spec_layout():
         database_ok=True,
         database_path="/home/u/.local/share/wf/wf.db",
         database_size_bytes=int(1.2 * 1024 * 1024),
-        schema_version=1,
+        schema_version=2,
         interrupted_runs=1,
         workflows_total=3,
         workflows_valid=2,
         workflow_errors=[WorkflowProblem("nightly.toml", ["E1", "E2"])],
         log_disk_bytes=int(4.5 * 1024 * 1024),
         success_rate_7d=0.923,
+        cache_records=12,
+        cache_workflows=2,
+        cache_bytes=3 * 1024,
+        cache_file_hashes=40,
     )
     assert render_health(report, style()).splitlines() == [
         "=== SYSTEM HEALTH ===",
-        "Database:        ✓ ok (/home/u/.local/share/wf/wf.db, 1.2 MiB, schema v1)",
+        "Database:        ✓ ok (/home/u/.local/share/wf/wf.db, 1.2 MiB, schema v2)",
         "Stale runs:      0",
         "Interrupted:     1 (resumable)",
         "Workflows:       ✗ 2/3 valid",
         "  ! nightly.toml: E1",
         "Log disk usage:  4.5 MiB",
         "Success rate 7d: 92.3%",
+        "Cache:           12 record(s) of 2 workflow(s), 3.0 KiB; 40 file hash(es)",
         "● System needs attention",
     ]

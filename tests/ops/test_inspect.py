@@ -28,7 +28,7 @@ RUN_KEYS = {
     "total_tasks", "tasks_success", "tasks_failed", "tasks_skipped", "execution_mode",
     "max_parallel", "resume_count", "last_resume_time", "tags", "timeout_ms", "clean_env",
     "error", "failed_task", "owner_pid", "owner_host", "owner_started_at", "heartbeat_at",
-    "created_at", "updated_at",
+    "created_at", "updated_at", "tasks_cached",
 }  # fmt: skip
 TASK_KEYS = {
     "id", "run_id", "task_id", "task_name", "command", "state", "working_dir", "log_path",
@@ -55,7 +55,7 @@ def test_json_payload_has_the_spec_shape(wf, flow_run):
     code, out, _ = wf("inspect", flow_run, "--json")
     assert code == 0
     data = json.loads(out)
-    assert set(data) == {"run", "tasks", "variables", "forensic_logs", "dag_cache"}
+    assert set(data) == {"run", "tasks", "cached", "variables", "forensic_logs", "dag_cache"}
     assert set(data["run"]) == RUN_KEYS
     assert data["run"]["id"] == flow_run
     assert data["run"]["status"] == "failed"

@@ -99,8 +99,8 @@ def test_run_to_dict_has_the_inspect_keys(store: Store, new_run: NewRun) -> None
     assert list(data) == [
         "id", "workflow_name", "workflow_file", "status", "start_time", "end_time",
         "duration_ms", "total_tasks", "tasks_success", "tasks_failed", "tasks_skipped",
-        "execution_mode", "max_parallel", "resume_count", "last_resume_time", "tags",
-        "timeout_ms", "clean_env", "error", "failed_task", "owner_pid", "owner_host",
+        "tasks_cached", "execution_mode", "max_parallel", "resume_count", "last_resume_time",
+        "tags", "timeout_ms", "clean_env", "error", "failed_task", "owner_pid", "owner_host",
         "owner_started_at", "heartbeat_at", "created_at", "updated_at",
     ]  # fmt: skip
     assert data["status"] == "running"

@@ -20,7 +20,7 @@ EXPECTED_COLUMNS = {
         "duration_ms", "total_tasks", "tasks_success", "tasks_failed", "tasks_skipped",
         "execution_mode", "max_parallel", "resume_count", "last_resume_time", "tags",
         "timeout_ms", "clean_env", "error_message", "failed_task", "owner_pid", "owner_host",
-        "owner_started_at", "heartbeat_at", "created_at", "updated_at",
+        "owner_started_at", "heartbeat_at", "created_at", "updated_at", "tasks_cached",
     ],
     "task_executions": [
         "id", "run_id", "task_id", "task_name", "command", "state", "working_dir", "log_path",
@@ -46,6 +46,16 @@ EXPECTED_COLUMNS = {
     ],
     "audit_trail": ["id", "run_id", "event_type", "event_data", "created_at"],
     "schema_version": ["version", "applied_at"],
+    # Migration 2 (docs/caching.md).
+    "task_cache": [
+        "workflow_name", "node_id", "cache_key", "command_digest", "read_variables",
+        "input_manifest", "output_manifest", "variables", "run_id", "created_at",
+    ],
+    "file_hashes": ["path", "size", "mtime_ns", "ctime_ns", "inode", "sha256"],
+    "task_cache_hits": [
+        "id", "run_id", "task_id", "task_name", "cache_key", "source_run_id", "fingerprint",
+        "created_at",
+    ],
 }  # fmt: skip
 
 EXPECTED_INDEXES = {
@@ -61,6 +71,8 @@ EXPECTED_INDEXES = {
     ("task_dependencies", ("run_id", "task_id")),
     ("audit_trail", ("run_id", "created_at")),
     ("dag_cache", ("run_id",)),
+    ("task_cache", ("workflow_name", "node_id")),
+    ("task_cache_hits", ("run_id",)),
 }
 
 TIME_RE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
@@ -93,8 +105,8 @@ def test_schema_has_the_triggers_of_section_5_4(store: Store, db_path: Path) -> 
     rows = raw(db_path).execute("SELECT tbl_name, sql FROM sqlite_master WHERE type = 'trigger'")
     triggers = {(table, sql.split()[2]) for table, sql in rows}
     tables = {t for t, _ in triggers}
-    assert tables == {"runs", "task_executions", "audit_trail"}
-    assert len(triggers) == 6
+    assert tables == {"runs", "task_executions", "audit_trail", "task_cache_hits"}
+    assert len(triggers) == 7
 
 
 def test_foreign_keys_cascade_except_audit_trail(store: Store, db_path: Path) -> None:

@@ -5,7 +5,14 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-__all__ = ["main", "run_main"]
+__all__ = ["Process", "main", "run_main"]
+
+
+class Process:
+    """What runs the command line: ``standalone`` when this process is the ``wf`` program
+    itself (``run_main``), not a program that embeds it or calls ``main`` (tests)."""
+
+    standalone = False
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -17,4 +24,5 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run_main() -> None:
     """Console-script entry point."""
+    Process.standalone = True
     sys.exit(main())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import os
@@ -33,6 +34,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "diff": ("diff", "Compare two runs task by task and variable by variable."),
     "export": ("export", "Export a run as JSON, or as a tar.gz with its logs."),
     "health": ("health", "Check the database, stale runs, workflows and disk usage."),
+    "schema": ("schema", "Print the JSON Schema of workflow files, for editors."),
+    "ui": ("ui", "Serve the read-only web UI: history, live graphs, logs (extra 'ui')."),
+    "cache": ("cache", "Clear the records of incremental runs (tasks with inputs)."),
 }
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -126,13 +130,51 @@ def _is_utf8(text: str) -> bool:
     return True
 
 
+JSON_ERROR_COMMANDS = ("run", "resume")
+
+
+def _wants_json_errors(argv: list[str]) -> bool:
+    """``wf run … --json`` and ``wf resume … --json``: errors also go to stdout as JSON."""
+    words = argv[: argv.index("--")] if "--" in argv else argv
+    command = next((arg for arg in words if arg in COMMANDS), None)
+    return command in JSON_ERROR_COMMANDS and "--json" in words
+
+
+def _json_error(code: int, lines: list[str]) -> None:
+    """The JSON error document of ``run --json``/``resume --json`` (docs/json.md), on stdout."""
+    import json
+
+    messages = [line.removeprefix("Error: ") for line in lines if line.startswith("Error: ")]
+    details = [line.strip().removeprefix("- ") for line in lines if line.startswith("  - ")]
+    document: dict[str, Any] = {"error": messages[0] if messages else "error", "exit_code": code}
+    if details:
+        document["errors"] = details
+    with contextlib.suppress(BrokenPipeError, ValueError):
+        click.echo(json.dumps(document, ensure_ascii=False))
+
+
 def invoke(argv: list[str]) -> int:
     """Run the group with ARGV; map every outcome to an exit code (the one place that does)."""
+    json_errors = _wants_json_errors(argv)
+    lines: list[str] = []
+    code = _invoke(argv, lines)
+    if json_errors and code != ExitCode.OK and lines:
+        _json_error(code, lines)
+    return code
+
+
+def _invoke(argv: list[str], errors: list[str]) -> int:
+    """``invoke`` proper; the error lines it prints are also appended to ERRORS."""
+
+    def report(line: str) -> None:
+        errors.append(line)
+        click.echo(line, err=True)
+
     undecodable = next((arg for arg in argv if not _is_utf8(arg)), None)
     if undecodable is not None:
         # Bytes that are not UTF-8 arrive as lone surrogates; SQLite cannot store them.
-        click.echo(f"Error: argument is not valid UTF-8: {undecodable!r}", err=True)
-        click.echo("Run 'wf --help' for usage.", err=True)
+        report(f"Error: argument is not valid UTF-8: {undecodable!r}")
+        report("Run 'wf --help' for usage.")
         return ExitCode.USAGE
     try:
         result: Any = cli.main(args=argv, prog_name="wf", standalone_mode=False)
@@ -142,16 +184,16 @@ def invoke(argv: list[str]) -> int:
         # Click >= 8.2 reports a bare `wf` as an "error" whose message is the whole help text.
         no_command = type(exc).__name__ == "NoArgsIsHelpError"
         message = "Missing command." if no_command else exc.format_message()
-        click.echo(f"Error: {message}", err=True)
+        report(f"Error: {message}")
         name = _command_name(exc)
         hint = f"wf {name} --help" if name and name != "wf" else "wf --help"
-        click.echo(f"Run '{hint}' for usage.", err=True)
+        report(f"Run '{hint}' for usage.")
         return ExitCode.USAGE
     except click.Abort:
-        click.echo("Error: interrupted", err=True)
+        report("Error: interrupted")
         return ExitCode.INTERRUPTED
     except click.ClickException as exc:
-        click.echo(f"Error: {exc.format_message()}", err=True)
+        report(f"Error: {exc.format_message()}")
         return exc.exit_code
     except BrokenPipeError:
         sys.stderr.close()
@@ -161,6 +203,6 @@ def invoke(argv: list[str]) -> int:
             return int(exc.code) if isinstance(exc.code, int) else ExitCode.FAILURE
         code, lines = classify(exc)
         for line in lines:
-            click.echo(line, err=True)
+            report(line)
         return code
     return int(result) if isinstance(result, int) else ExitCode.OK

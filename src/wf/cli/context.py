@@ -68,6 +68,14 @@ class AppContext:
                 configure_logging(self._config.log_level)
             for warning in self._config.warnings:
                 self.diag("warn", warning)
+            config = self._config
+            self.diag(
+                "debug",
+                f"config: {config.config_path} ({'read' if config.config_exists else 'absent'}); "
+                f"workflows {config.workflows_dir}; logs {config.logs_dir}; "
+                f"database {config.database_path}; default_executor {config.default_executor}, "
+                f"max_parallel {config.max_parallel}, kill_grace {config.kill_grace}s",
+            )
         return self._config
 
     def diag(self, level: str, message: str) -> None:
@@ -85,8 +93,11 @@ class AppContext:
             from wf.storage import Store
 
             self._store = Store(self.config.database_path)
+            self.diag("debug", f"database opened: {self.config.database_path}")
             if sweep:
-                self._store.mark_interrupted_runs()
+                swept = self._store.mark_interrupted_runs()
+                if swept:
+                    self.diag("debug", f"marked interrupted: {', '.join(swept)}")
         return self._store
 
     def close(self) -> None:

@@ -27,7 +27,10 @@ def classify(exc: BaseException) -> tuple[ExitCode, list[str]]:
     if isinstance(exc, WorkflowError):
         if exc.errors:
             name = exc.workflow_name or "workflow"
-            lines = [f"Error: workflow '{name}' is invalid ({len(exc.errors)} error(s))"]
+            count = len(exc.errors)
+            lines = [
+                f"Error: workflow '{name}' is invalid ({count} error{'' if count == 1 else 's'})"
+            ]
             lines.extend(f"  - {e}" for e in exc.errors)
             return ExitCode.USAGE, lines
         return ExitCode.USAGE, [f"Error: {exc}"]

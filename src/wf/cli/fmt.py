@@ -22,6 +22,7 @@ _UNICODE_SYMBOLS = {
     "start": "▶",
     "done": "■",
     "bullet": "●",
+    "cached": "≡",
 }
 _ASCII_SYMBOLS = {
     "ok": "OK",
@@ -37,6 +38,7 @@ _ASCII_SYMBOLS = {
     "start": ">",
     "done": "#",
     "bullet": "*",
+    "cached": "=",
 }
 
 _RUN_STATUS = {
@@ -56,6 +58,7 @@ _TASK_ICON = {
     "ready": "arrow",
     "skipped": "skipped",
     "cancelled": "cancelled",
+    "cached": "cached",
 }
 _ANSI = {
     "red": "31",
@@ -73,7 +76,7 @@ def supports_unicode(stream: IO[str] | None = None) -> bool:
     """Whether STREAM can encode the status symbols."""
     encoding = getattr(stream or sys.stdout, "encoding", None) or "ascii"
     try:
-        "✓✗→⟳⊙⊘⊗↻▶■●—⚠⬤◈▼•↓═".encode(encoding)
+        "✓✗→⟳⊙⊘⊗↻▶■●—⚠⬤◈▼•↓═≡".encode(encoding)
     except (UnicodeEncodeError, LookupError):
         return False
     return True
@@ -178,3 +181,23 @@ def _display_width(text: str) -> int:
 
 def _pad(text: str, width: int) -> str:
     return text + " " * (width - _display_width(text))
+
+
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """``1 task``, ``2 tasks`` (MANY when the plural is not WORD + "s")."""
+    return f"{count} {word if count == 1 else (many or word + 's')}"
+
+
+def middle_cut(text: str, width: int) -> str:
+    """TEXT shortened to WIDTH by dropping characters from its middle (``build[…=eu]``).
+
+    The start (the task ID) and the end (a matrix suffix) both stay visible, so expansions of
+    one task remain distinct on a narrow terminal.
+    """
+    if len(text) <= width:
+        return text
+    if width <= 1:
+        return text[:width]
+    tail = (width - 1) // 2
+    head = width - 1 - tail
+    return text[:head] + "…" + (text[-tail:] if tail else "")

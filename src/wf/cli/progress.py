@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import shutil
 import sys
 import threading
@@ -9,7 +10,7 @@ import time
 from datetime import datetime
 from typing import IO
 
-from wf.cli.fmt import Style, short_id, table_duration
+from wf.cli.fmt import Style, middle_cut, plural, short_id, table_duration
 from wf.executor.events import ProgressEvent
 from wf.executor.events import ProgressEventKind as K
 
@@ -31,11 +32,16 @@ class PlainProgress:
         mode: str,
         total: int,
         stream: IO[str] | None = None,
+        err_stream: IO[str] | None = None,
         style: Style | None = None,
         resume: bool = False,
         banner: str | None = None,
+        explain: bool = False,
     ) -> None:
         self.stream = stream or sys.stdout
+        self.err_stream = err_stream or sys.stderr
+        #: Show why each task runs (``--explain``), as a resume always does.
+        self.explain = explain
         self.banner = banner
         self.style = style or Style(self.stream)
         self.workflow = workflow
@@ -44,7 +50,7 @@ class PlainProgress:
         self.resume = resume
         self.started: dict[str, float] = {}
         self.attempts: dict[str, int] = {}
-        self.counts = {"done": 0, "failed": 0, "skipped": 0}
+        self.counts = {"done": 0, "failed": 0, "skipped": 0, "cached": 0}
         self.run_id = ""
         self.run_started_at = time.monotonic()
         self._lock = threading.Lock()
@@ -87,7 +93,8 @@ class PlainProgress:
                 f"mode={self.mode} tasks={self.total}",
             ]
         if kind is K.TASK_STARTED:
-            reason = f"  ({event.reason})" if self.resume and event.reason else ""
+            shown = self.resume or self.explain
+            reason = f"  ({event.reason})" if shown and event.reason else ""
             return [f"{s.sym('arrow')} {self._label(event)}{_clock(event.at)}{reason}"]
         if kind is K.TASK_DONE:
             elapsed = self._elapsed(event)
@@ -95,10 +102,11 @@ class PlainProgress:
         if kind is K.TASK_RETRYING:
             delay = table_duration(event.delay * 1000) if event.delay else "0s"
             delay = delay.replace(".0s", "s")
+            who = event.task_name or event.task_id or ""
+            why = f": {event.error}" if event.error else ""
             return [
                 s.paint(
-                    f"{s.sym('resuming')} {self._label(event, 'retrying')}attempt {event.attempt} "
-                    f"in {delay}",
+                    f"{s.sym('resuming')} retrying {who} (attempt {event.attempt} in {delay}){why}",
                     "yellow",
                 )
             ]
@@ -113,9 +121,11 @@ class PlainProgress:
             if event.reason == "failure ignored":
                 return [f"{s.sym('fail')} {self._label(event, 'failed')}{event.error} (ignored)"]
             return [s.paint(f"{s.sym('fail')} {self._label(event, 'failed')}{event.error}", "red")]
+        if kind is K.TASK_REUSED or (kind is K.TASK_SKIPPED and event.status == "success"):
+            return [f"= {self._label(event, 'reused')}{event.reason or ''}"]
         if kind is K.TASK_SKIPPED:
-            if event.status == "success":
-                return [f"= {self._label(event, 'reused')}{event.reason or ''}"]
+            if event.status == "cached":
+                return [f"{s.sym('cached')} {self._label(event, 'cached')}{event.reason or ''}"]
             return [f"{s.sym('skipped')} {self._label(event, 'skipped')}{event.reason or ''}"]
         if kind is K.TASK_OUTPUT:
             name = event.task_name or event.task_id
@@ -149,12 +159,15 @@ class PlainProgress:
             self.counts["done"] += 1
         elif event.kind is K.TASK_FAILED:
             self.counts["failed"] += 1
+        elif event.kind is K.TASK_REUSED:
+            self.counts["done"] += 1
         elif event.kind is K.TASK_SKIPPED:
-            self.counts["done" if event.status == "success" else "skipped"] += 1
+            key = {"success": "done", "cached": "cached"}.get(event.status or "", "skipped")
+            self.counts[key] += 1
 
     def finish_task(self, event: ProgressEvent) -> None:
         """Forget a task once it has ended (after its line is formatted)."""
-        if event.kind in (K.TASK_DONE, K.TASK_FAILED, K.TASK_SKIPPED):
+        if event.kind in (K.TASK_DONE, K.TASK_FAILED, K.TASK_SKIPPED, K.TASK_REUSED):
             self.started.pop(event.task_id or "", None)
 
     def __call__(self, event: ProgressEvent) -> None:
@@ -168,6 +181,14 @@ class PlainProgress:
         """Push out anything still buffered."""
         self.flush()
 
+    def notice(self, text: str) -> None:
+        """A message for the user on stderr (e.g. "cancelling run …"); safe in a signal handler."""
+        try:
+            self.err_stream.write(text + "\n")
+            self.err_stream.flush()
+        except (BrokenPipeError, ValueError):
+            pass
+
 
 class LiveProgress(PlainProgress):
     """Plain lines above a status area that is redrawn at most 10 times per second."""
@@ -175,6 +196,8 @@ class LiveProgress(PlainProgress):
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self._area_lines = 0
+        # Messages queued by notice(), printed by the renderer between two status areas.
+        self._notices: collections.deque[str] = collections.deque()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._redraw_loop, name="wf-live", daemon=True)
         self._thread.start()
@@ -191,15 +214,17 @@ class LiveProgress(PlainProgress):
                 f"{self.workflow}  run {short_id(self.run_id)}  {self.mode}  {elapsed}", "bold"
             ),
             f"  done {self.counts['done']}  failed {self.counts['failed']}  skipped "
-            f"{self.counts['skipped']}  running {running}  waiting {waiting}  / {self.total}",
+            f"{self.counts['skipped']}  running {running}  waiting {waiting}  / "
+            f"{plural(self.total, 'task')}"
+            + (f"  ({self.counts['cached']} up to date)" if self.counts["cached"] else ""),
         ]
         now = time.monotonic()
         shown = sorted(self.started.items(), key=lambda kv: kv[1])[:10]
         for task_id, start in shown:
             attempt = self.attempts.get(task_id, 1)
             lines.append(
-                f"  {s.sym('running')} {task_id[: max(10, width - 30)]}  attempt {attempt}  "
-                f"{table_duration((now - start) * 1000)}"
+                f"  {s.sym('running')} {middle_cut(task_id, max(10, width - 30))}  "
+                f"attempt {attempt}  {table_duration((now - start) * 1000)}"
             )
         if running > len(shown):
             lines.append(f"  … and {running - len(shown)} more")
@@ -215,15 +240,33 @@ class LiveProgress(PlainProgress):
         self._area_lines = len(lines)
         return "\n".join(lines) + "\n"
 
+    def notice(self, text: str) -> None:
+        """Queue a message; the renderer prints it between two status areas (within 0.1 s).
+
+        Nothing is written here, so this is safe in a signal handler, and the message never
+        lands inside the status area (which would leave a stale header line behind).
+        """
+        self._notices.append(text)
+
+    def _print_notices(self) -> None:
+        """Clear the area and print the queued messages on stderr (caller holds the lock)."""
+        if not self._notices:
+            return
+        self._write(self._clear_area())
+        while self._notices:
+            super().notice(self._notices.popleft())
+
     def _redraw_loop(self) -> None:
         while not self._stop.wait(REDRAW_INTERVAL):
             with self._lock:
                 if self._stop.is_set():
                     return
+                self._print_notices()
                 self._write(self._clear_area() + self._draw_area())
 
     def __call__(self, event: ProgressEvent) -> None:
         with self._lock:
+            self._print_notices()
             self.track(event)
             # Running tasks live in the status area; only finished events become lines.
             lines = [] if event.kind is K.TASK_STARTED else self.format(event)
@@ -234,8 +277,9 @@ class LiveProgress(PlainProgress):
             self._write(text)
 
     def close(self) -> None:
-        """Stop redrawing and clear the status area."""
+        """Stop redrawing, clear the status area, and print any message still queued."""
         self._stop.set()
         self._thread.join()
         with self._lock:
             self._write(self._clear_area())
+            self._print_notices()

@@ -9,19 +9,22 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from wf.cli.context import AppContext, is_tty
 from wf.cli.exitcodes import ExitCode
-from wf.cli.fmt import Style, short_id
+from wf.cli.fmt import Style, plural, short_id
 from wf.cli.progress import LiveProgress, PlainProgress
 from wf.cli.summary import failure_summary, result_block
 from wf.dag import DAG
 from wf.durations import DurationError, parse_duration
 from wf.errors import UsageError
 from wf.storage import Run, RunStatus, Store
+
+if TYPE_CHECKING:
+    from wf.executor.cache import CacheOptions
 
 MAX_WORKERS = 2**63 - 1  # max_parallel is stored as an SQLite INTEGER
 
@@ -37,8 +40,24 @@ class CancelRequest(threading.Event):
 
 
 @contextmanager
-def signal_cancel(cancel: CancelRequest, *, quiet: bool = False) -> Iterator[None]:
-    """SIGINT/SIGTERM cancel the run; a second one kills at once; a third exits 130."""
+def signal_cancel(
+    cancel: CancelRequest,
+    *,
+    quiet: bool = False,
+    notify: Callable[[str], None] | None = None,
+) -> Iterator[None]:
+    """SIGINT/SIGTERM cancel the run; a second one kills at once; a third exits 130.
+
+    Messages go through NOTIFY (the progress renderer, so that they never land inside a live
+    status area), else straight to stderr.
+    """
+
+    def say(text: str) -> None:
+        if notify is not None:
+            notify(text)
+        else:
+            sys.stderr.write(text + "\n")
+            sys.stderr.flush()
 
     def handler(signum: int, _frame: Any) -> None:
         cancel.signals += 1
@@ -46,17 +65,21 @@ def signal_cancel(cancel: CancelRequest, *, quiet: bool = False) -> Iterator[Non
         if cancel.signals == 1:
             cancel.reason = f"received {name}"
             if not quiet:
-                sys.stderr.write("cancelling run (press Ctrl+C again to kill immediately)\n")
-                sys.stderr.flush()
+                say("cancelling run (press Ctrl+C again to kill immediately)")
             cancel.set()
         elif cancel.signals == 2:
             cancel.hard = True
             if not quiet:
-                sys.stderr.write("killing running tasks\n")
-                sys.stderr.flush()
+                say("killing running tasks")
         else:
             os._exit(ExitCode.INTERRUPTED)
 
+    from wf.cli import Process
+
+    if Process.standalone:
+        from wf.executor.containment import claim_process
+
+        claim_process()  # the process is wf itself: every orphan it adopts is reaped
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     installed = threading.current_thread() is threading.main_thread()
     if installed:
@@ -153,6 +176,18 @@ def choose_mode(
     return mode, workers
 
 
+def debug_plan(app: AppContext, dag: DAG, mode: str, workers: int, schedule: str) -> None:
+    """``-v``: the mode and the order in which nodes become ready, on stderr."""
+    if app.log_level != "debug" and (app._config is None or app.config.log_level != "debug"):
+        return
+    source = dag.file_path or "(text)"
+    app.diag("debug", f"workflow {dag.name}: {source}; {plural(dag.total_tasks, 'task')}")
+    order = schedule if mode == "work_stealing" else "level by level"
+    app.diag("debug", f"mode {mode}, max_parallel {workers}, start order {order}")
+    for i, level in enumerate(dag.levels):
+        app.diag("debug", f"level {i}: {', '.join(level)}")
+
+
 def make_progress(
     dag: DAG,
     mode: str,
@@ -161,6 +196,7 @@ def make_progress(
     as_json: bool,
     resume: bool,
     banner: str | None = None,
+    explain: bool = False,
 ) -> PlainProgress | None:
     """The progress renderer for this terminal (None with --json)."""
     if as_json:
@@ -171,6 +207,7 @@ def make_progress(
         "total": dag.total_tasks,
         "resume": resume,
         "banner": banner,
+        "explain": explain,
     }
     if not plain and is_tty() and os.environ.get("TERM") != "dumb":
         return LiveProgress(**kwargs)
@@ -187,17 +224,31 @@ def report_run(
 ) -> int:
     """Print the result (or JSON), the failure summary, and return the exit code (SPEC §7.3)."""
     latest = {te.task_id: te for te in store.latest_task_executions(run.id) if not te.is_forensic}
+    hits = store.list_cache_hits(run.id) if run.tasks_cached else []
+    cached = {hit.task_id for hit in hits}
     if as_json:
-        payload = {"run": run.to_dict(), "tasks": [te.to_dict() for te in latest.values()]}
+        payload: dict[str, Any] = {
+            "run": run.to_dict(),
+            "tasks": [te.to_dict() for te in latest.values()],
+        }
+        if hits:
+            payload["cached"] = [hit.to_dict() for hit in hits]
         click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
     else:
         style = Style()
         click.echo("")
-        click.echo(result_block(run, dag, latest, style))
+        click.echo(result_block(run, dag, latest, style, cached))
         if run.status in (RunStatus.FAILED, RunStatus.CANCELLED):
             click.echo("")
             click.echo(
-                failure_summary(run, dag, latest, style, cause_attempts=_attempts(store, run))
+                failure_summary(
+                    run,
+                    dag,
+                    latest,
+                    style,
+                    cause_attempts=_attempts(store, run),
+                    cached=cached,
+                )
             )
     if run.status is RunStatus.SUCCESS:
         return ExitCode.OK
@@ -276,9 +327,12 @@ def make_executor(
     schedule: str,
     *,
     explicit_workers: int | None,
+    cache: CacheOptions | None = None,
 ) -> Any:
     """The executor for MODE, or the Dask executor when RUNNER says so."""
     kwargs = executor_kwargs(app, lambda m: app.diag("warn", m))
+    if cache is not None:
+        kwargs["cache"] = cache
     kind, address = runner
     if kind == "dask":
         from wf.executor.daskrunner import DaskExecutor

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
-from wf.cli.fmt import Style, short_id, table_duration
+from collections.abc import Collection
+
+from wf.cli.fmt import Style, plural, short_id, table_duration
 from wf.dag import DAG
 from wf.executor.runstate import tail_lines
 from wf.storage import Run, RunStatus, TaskExecution, TaskStatus
 
 
-def node_outcomes(dag: DAG, latest: dict[str, TaskExecution]) -> dict[str, str]:
-    """The final outcome per node: success, failed, skipped, cancelled or not_started."""
+def node_outcomes(
+    dag: DAG, latest: dict[str, TaskExecution], cached: Collection[str] = ()
+) -> dict[str, str]:
+    """The final outcome per node: success, failed, skipped, cancelled, cached (up to date,
+    docs/caching.md: no attempt row) or not_started."""
     out: dict[str, str] = {}
     for node_id in dag.sequential_order():
         row = latest.get(node_id)
-        if row is None or row.state in (TaskStatus.PENDING, TaskStatus.READY):
+        if row is None and node_id in cached:
+            out[node_id] = "cached"
+        elif row is None or row.state in (TaskStatus.PENDING, TaskStatus.READY):
             out[node_id] = "not_started"
         elif row.state is TaskStatus.RUNNING:
             out[node_id] = "cancelled"
@@ -22,9 +29,15 @@ def node_outcomes(dag: DAG, latest: dict[str, TaskExecution]) -> dict[str, str]:
     return out
 
 
-def result_block(run: Run, dag: DAG, latest: dict[str, TaskExecution], style: Style) -> str:
+def result_block(
+    run: Run,
+    dag: DAG,
+    latest: dict[str, TaskExecution],
+    style: Style,
+    cached: Collection[str] = (),
+) -> str:
     """``=== EXECUTION RESULT ===`` and its five lines."""
-    outcomes = node_outcomes(dag, latest)
+    outcomes = node_outcomes(dag, latest, cached)
     ok = sum(1 for v in outcomes.values() if v == "success")
     failed = sum(1 for v in outcomes.values() if v == "failed")
     skipped = sum(1 for v in outcomes.values() if v == "skipped")
@@ -36,6 +49,9 @@ def result_block(run: Run, dag: DAG, latest: dict[str, TaskExecution], style: St
     )
     if cancelled:
         tasks += f"  {cancelled}{style.sym('cancelled')}"
+    up_to_date = sum(1 for v in outcomes.values() if v == "cached")
+    if up_to_date:
+        tasks += f"  {up_to_date} up to date"
     if not_started:
         tasks += f"  ({not_started} not started)"
     return "\n".join(
@@ -50,6 +66,23 @@ def result_block(run: Run, dag: DAG, latest: dict[str, TaskExecution], style: St
     )
 
 
+def failure_kind(row: TaskExecution) -> str:
+    """How a failed or cancelled attempt ended, in words: ``exit code 2``, ``timed out after
+    1s``, ``failed before start: …``, ``output registration failed: …`` or ``cancelled``."""
+    error = row.error_message or ""
+    if row.state is TaskStatus.CANCELLED:
+        return "cancelled"
+    if error.startswith("timed out"):
+        return error
+    if row.exit_code is None:
+        return f"failed before start: {error}" if error else "failed before start"
+    if row.exit_code == 0:
+        return f"output registration failed: {error.removeprefix('failed to register output: ')}"
+    if row.exit_code < 0:
+        return error or "did not run to an exit status"
+    return f"exit code {row.exit_code}"
+
+
 def failure_summary(
     run: Run,
     dag: DAG,
@@ -57,20 +90,18 @@ def failure_summary(
     style: Style,
     *,
     cause_attempts: int | None = None,
+    cached: Collection[str] = (),
 ) -> str:
     """Root cause first, with its error, log and last lines; then the others; resume hint."""
     lines: list[str] = []
-    outcomes = node_outcomes(dag, latest)
+    outcomes = node_outcomes(dag, latest, cached)
     cause = run.failed_task
     row = latest.get(cause) if cause else None
     if cause and row is not None:
         name = dag.nodes[cause].name if cause in dag.nodes else cause
         label = f"{cause} ({name})" if name != cause else cause
-        code = "-" if row.exit_code is None else str(row.exit_code)
-        lines.append(
-            f"Root cause: {label} {style.sym('dash')} exit code {code} after "
-            f"{cause_attempts or row.attempt} attempt(s)"
-        )
+        attempts = plural(cause_attempts or row.attempt, "attempt")
+        lines.append(f"Root cause: {label} {style.sym('dash')} {failure_kind(row)} ({attempts})")
         lines.append(f"Error:      {row.error_message or '-'}")
         if row.log_path:
             lines.append(f"Log:        {row.log_path}")
@@ -79,7 +110,11 @@ def failure_summary(
                 lines.append(f"  | {line}")
     elif run.error:
         lines.append(f"Error:      {run.error}")
-    also = [n for n, v in outcomes.items() if v == "failed" and n != cause]
+    also = [
+        f"{n} (ignored)" if n in dag.nodes and dag.nodes[n].task.ignore_failure else n
+        for n, v in outcomes.items()
+        if v == "failed" and n != cause
+    ]
     cancelled = [n for n, v in outcomes.items() if v == "cancelled"]
     not_started = [n for n, v in outcomes.items() if v == "not_started"]
     extra = []

@@ -1,5 +1,6 @@
 """The run's variable registry: variables, ownership, interpolation and conditions (SPEC §2)."""
 
+from wf.contextmap.api import interpolate
 from wf.contextmap.condition import condition_names, parse_condition
 from wf.contextmap.errors import (
     ConditionError,
@@ -9,7 +10,7 @@ from wf.contextmap.errors import (
     ReadOnlyError,
     UndefinedVariableError,
 )
-from wf.contextmap.interpolate import referenced_names
+from wf.contextmap.placeholders import referenced_names
 from wf.contextmap.reserved import (
     FORENSIC_OWNER,
     GLOBAL_FORENSIC_OWNER,
@@ -35,6 +36,7 @@ __all__ = [
     "UndefinedVariableError",
     "Variable",
     "condition_names",
+    "interpolate",
     "parse_condition",
     "referenced_names",
     "render_value",

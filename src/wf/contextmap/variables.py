@@ -12,7 +12,7 @@ from typing import Literal
 
 from wf.contextmap.condition import evaluate_condition, parse_condition
 from wf.contextmap.errors import InvalidVariableError, OwnershipError, ReadOnlyError
-from wf.contextmap.interpolate import substitute
+from wf.contextmap.placeholders import substitute
 from wf.errors import SecurityError
 from wf.security import validate_variable_name
 

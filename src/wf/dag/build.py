@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 
 from wf.dag.gcpause import gc_paused
 from wf.dag.graph import Graph, analyse
@@ -29,11 +30,18 @@ def build_dag(definition: WorkflowDefinition) -> DAG:
 
 
 def load_dag(
-    source: str | os.PathLike[str], *, workflows_dir: str | os.PathLike[str] | None = None
+    source: str | os.PathLike[str],
+    *,
+    workflows_dir: str | os.PathLike[str] | None = None,
+    pools: Mapping[str, int] | None = None,
 ) -> DAG:
-    """Parse SOURCE (a workflow name or path, SPEC §1.1), then build its DAG."""
+    """Parse SOURCE (a workflow name or path, SPEC §1.1), then build its DAG.
+
+    ``pools`` are the config's default pools (None: read them from the configured home, only
+    if a task needs one).
+    """
     # Parsing already linked and levelled a fresh graph to find cycles; reuse it.
-    definition, graph = analyse_workflow(source, workflows_dir=workflows_dir)
+    definition, graph = analyse_workflow(source, workflows_dir=workflows_dir, pools=pools)
     with gc_paused():
         return _assemble(definition, graph)
 
@@ -54,7 +62,9 @@ def _assemble(definition: WorkflowDefinition, graph: Graph) -> DAG:
         total_tasks=len(nodes),
         forensic_tasks={task.id: task for task in definition.tasks.values() if task.is_forensic},
         triggers=list(definition.triggers),
+        pools=dict(definition.pools),
         warnings=warnings,
+        source=definition.source,
     )
     if definition.on_failure:
         dag.global_trap = Node(

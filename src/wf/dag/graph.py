@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from wf.dag.levels import assign_levels, cycle_message
 from wf.dag.matrix import expand, matches, split_reference
 from wf.dag.model import Node, TaskDefinition, WorkflowDefinition
+from wf.dag.pairing import bind_reference, is_paired
+from wf.dag.registers import register_conflicts
 from wf.dag.report import quote, show
 
 __all__ = ["Graph", "analyse", "check_traps"]
@@ -29,7 +31,7 @@ def analyse(definition: WorkflowDefinition, *, unusable: Collection[str] = ()) -
     so that a single mistake is not reported again as a dependency error. The work is linear
     in the number of nodes and edges.
     """
-    graph = Graph(errors=check_traps(definition, unusable))
+    graph = Graph(errors=check_traps(definition, unusable) + register_conflicts(definition))
     expansions = _expand_all(definition, graph)
     # Plain tasks (no matrix, usable) are by far the most common reference: one lookup each.
     plain = {
@@ -41,6 +43,10 @@ def analyse(definition: WorkflowDefinition, *, unusable: Collection[str] = ()) -
     for task in definition.tasks.values():
         references = task.depends_on
         if not references or task.is_forensic:
+            continue
+        if any(is_paired(reference) for reference in references):
+            if task.id not in unusable:
+                _link_paired(task, definition, expansions, unusable, graph.errors, dependents)
             continue
         resolved = _plain_upstream(references, plain)
         if resolved is None:
@@ -120,6 +126,34 @@ def _expand_all(definition: WorkflowDefinition, graph: Graph) -> dict[str, list[
                 nodes[node.id] = node
                 group.append(node)
     return expansions
+
+
+def _link_paired(
+    task: TaskDefinition,
+    definition: WorkflowDefinition,
+    expansions: dict[str, list[Node]],
+    unusable: Collection[str],
+    errors: list[str],
+    dependents: dict[str, list[str]],
+) -> None:
+    """Link each expansion of TASK to what its own references select (one-to-one pairing)."""
+    reported: set[str] = set()
+    for node in expansions[task.id]:
+        upstream: dict[str, None] = {}
+        for reference in task.depends_on:
+            bound: str | None = reference
+            problem = ""
+            if is_paired(reference):
+                bound, problem = bind_reference(reference, task.id, node.matrix_vars)
+            if bound is not None:
+                problem = _resolve_reference(bound, definition, expansions, unusable, upstream)
+            message = f"dependency resolution failed: task {show(task.id)} depends on {problem}"
+            if problem and message not in reported:
+                reported.add(message)
+                errors.append(message)
+        node.dependencies = list(upstream)
+        for upstream_id in upstream:
+            dependents[upstream_id].append(node.id)
 
 
 def _resolve(

@@ -70,6 +70,11 @@ class TaskDefinition:
     timeout: float | None = None
     kill_grace: float | None = None
     on_failure: str = ""
+    #: Resource pool name -> weight this task takes while it runs.
+    pools: dict[str, int] = field(default_factory=dict)
+    #: Glob patterns of the files the task reads and writes (incremental runs, docs/caching.md).
+    inputs: list[str] = field(default_factory=list)
+    outputs: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not self.name:
@@ -81,8 +86,12 @@ class TaskDefinition:
         return self.type == TASK_TYPE_FORENSIC
 
     def to_dict(self) -> dict[str, Any]:
-        """The task with TOML key names (``if`` included) and durations in seconds or null."""
-        return {
+        """The task with TOML key names (``if`` included) and durations in seconds or null.
+
+        ``pools``, ``inputs`` and ``outputs`` appear only when set, so that tasks without them keep
+        their fingerprints and older records keep their shape.
+        """
+        out: dict[str, Any] = {
             "id": self.id,
             "name": self.name,
             "description": self.description,
@@ -104,6 +113,12 @@ class TaskDefinition:
             "kill_grace": self.kill_grace,
             "on_failure": self.on_failure,
         }
+        if self.pools:
+            out["pools"] = dict(self.pools)
+        if self.inputs or self.outputs:
+            out["inputs"] = list(self.inputs)
+            out["outputs"] = list(self.outputs)
+        return out
 
 
 @dataclass(frozen=True)
@@ -124,9 +139,13 @@ class WorkflowDefinition:
     on_failure: str = ""
     triggers: list[Trigger] = field(default_factory=list)
     tasks: dict[str, TaskDefinition] = field(default_factory=dict)
+    #: Capacities of the pools the tasks use (the workflow's, then the config's defaults).
+    pools: dict[str, int] = field(default_factory=dict)
     file_path: str = ""
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: The TOML text it was parsed from (kept with runs built from text, so they can resume).
+    source: str = field(default="", repr=False)
 
 
 @dataclass
@@ -166,8 +185,12 @@ class DAG:
     global_trap: Node | None = None
     forensic_tasks: dict[str, TaskDefinition] = field(default_factory=dict)
     triggers: list[Trigger] = field(default_factory=list)
+    #: Pool name -> capacity, for the pools the tasks use.
+    pools: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     validated: bool = False
+    #: The TOML text the workflow was parsed from ("" when unknown).
+    source: str = field(default="", repr=False)
 
     def sequential_order(self) -> list[str]:
         """Level 0 to N, ascending node IDs inside each level (SPEC §3.2)."""
@@ -182,6 +205,8 @@ class DAG:
         }
         if self.global_trap is not None:
             out["global_trap"] = self.global_trap.task.id
+        if self.pools:
+            out["pools"] = dict(self.pools)
         nodes = []
         for node_id in self.sequential_order():
             node = self.nodes[node_id]
@@ -198,6 +223,9 @@ class DAG:
             item["can_run_in_parallel"] = node.can_run_in_parallel
             nodes.append(item)
         out["nodes"] = nodes
+        if not self.file_path and self.source:
+            # A workflow built from text has no file to reload: resume reads this instead.
+            out["workflow_source"] = self.source
         return out
 
     def to_json(self) -> str:

@@ -5,11 +5,14 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from wf.dag.gcpause import gc_paused
 from wf.dag.graph import Graph, analyse
+from wf.dag.keys import WORKFLOW_TABLE, names
 from wf.dag.model import WorkflowDefinition, WorkflowError
+from wf.dag.pools import parse_capacities, resolve_pools
 from wf.dag.report import Report, quote, unknown_key
 from wf.dag.source import locate_workflow, read_workflow_text
 from wf.dag.tasks import parse_task
@@ -25,29 +28,38 @@ __all__ = [
     "parse_workflow_text",
 ]
 
-WORKFLOW_KEYS = ("name", "description", "tags", "on_failure", "triggers", "tasks")
+WORKFLOW_KEYS = names(WORKFLOW_TABLE)
 _TOML_POSITION_RE = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
 _NOT_IN_NAME_RE = re.compile(r"[^A-Za-z0-9_-]+")
 
 
 def parse_workflow(
-    source: str | os.PathLike[str], *, workflows_dir: str | os.PathLike[str] | None = None
+    source: str | os.PathLike[str],
+    *,
+    workflows_dir: str | os.PathLike[str] | None = None,
+    pools: Mapping[str, int] | None = None,
 ) -> WorkflowDefinition:
     """Load SOURCE, a workflow name or path (SPEC §1.1), and validate it.
 
-    ``workflows_dir=None`` means the configured directory. Raises WorkflowError listing every
-    problem found.
+    ``workflows_dir=None`` means the configured directory, and ``pools=None`` the configured
+    default pools (read only when a task names a pool the workflow does not declare). Raises
+    WorkflowError listing every problem found.
     """
-    return analyse_workflow(source, workflows_dir=workflows_dir)[0]
+    return analyse_workflow(source, workflows_dir=workflows_dir, pools=pools)[0]
 
 
-def parse_workflow_text(text: str, *, name: str, file_path: str = "") -> WorkflowDefinition:
+def parse_workflow_text(
+    text: str, *, name: str, file_path: str = "", pools: Mapping[str, int] | None = None
+) -> WorkflowDefinition:
     """Validate workflow TOML TEXT; NAME stands for the file stem (SPEC §1.1 rule 5)."""
-    return analyse_workflow_text(text, name=name, file_path=file_path)[0]
+    return analyse_workflow_text(text, name=name, file_path=file_path, pools=pools)[0]
 
 
 def analyse_workflow(
-    source: str | os.PathLike[str], *, workflows_dir: str | os.PathLike[str] | None = None
+    source: str | os.PathLike[str],
+    *,
+    workflows_dir: str | os.PathLike[str] | None = None,
+    pools: Mapping[str, int] | None = None,
 ) -> tuple[WorkflowDefinition, Graph]:
     """``parse_workflow``, also returning the graph that validation built on the way."""
     try:
@@ -56,20 +68,20 @@ def analyse_workflow(
     except WorkflowError as exc:
         exc.source = os.fspath(source)
         raise
-    return analyse_workflow_text(text, name=path.stem, file_path=str(path.absolute()))
+    return analyse_workflow_text(text, name=path.stem, file_path=str(path.absolute()), pools=pools)
 
 
 def analyse_workflow_text(
-    text: str, *, name: str, file_path: str = ""
+    text: str, *, name: str, file_path: str = "", pools: Mapping[str, int] | None = None
 ) -> tuple[WorkflowDefinition, Graph]:
     """``parse_workflow_text``, also returning the graph that validation built on the way."""
     report = Report()
-    definition = WorkflowDefinition(name=name, file_path=file_path)
+    definition = WorkflowDefinition(name=name, file_path=file_path, source=text)
     graph = Graph()
     with gc_paused():
         document = _load_toml(text, report)
         if document is not None:
-            graph = _read_document(document, name, definition, report)
+            graph = _read_document(document, name, definition, report, pools)
     definition.errors = report.errors
     definition.warnings = report.warnings
     if report.errors:
@@ -102,25 +114,106 @@ def _syntax_message(reason: str, text: str) -> str:
 
 
 def _read_document(
-    document: dict[str, Any], stem: str, definition: WorkflowDefinition, report: Report
+    document: dict[str, Any],
+    stem: str,
+    definition: WorkflowDefinition,
+    report: Report,
+    default_pools: Mapping[str, int] | None = None,
 ) -> Graph:
     for key in document:
-        if key not in WORKFLOW_KEYS:
+        if key not in _WORKFLOW_READERS:
             report.error(unknown_key(key, WORKFLOW_KEYS))
-    definition.name = _workflow_name(document, stem, report)
-    definition.description = _string(document, "description", report)
-    definition.on_failure = _string(document, "on_failure", report)
-    tags = document.get("tags", [])
-    if isinstance(tags, list) and all(isinstance(tag, str) for tag in tags):
-        definition.tags = list(tags)
-    else:
-        report.error('key "tags" must be an array of strings')
-    definition.triggers = parse_triggers(document.get("triggers", []), report)
-
-    unusable = _read_tasks(document.get("tasks"), definition, report)
+    # Every key is read, present or not: the defaults and "no tasks" come from the readers.
+    unusable: set[str] = set()
+    for read in _WORKFLOW_READERS.values():
+        unusable |= read(document, stem, definition, report)
+    demands = {task.id: task.pools for task in definition.tasks.values() if task.pools}
+    if demands or definition.pools:
+        definition.pools = resolve_pools(
+            definition.pools, demands, lambda: _default_pools(default_pools), report
+        )
     graph = analyse(definition, unusable=unusable)
     report.errors.extend(graph.errors)
     return graph
+
+
+def _read_name(doc: dict[str, Any], stem: str, out: WorkflowDefinition, report: Report) -> set[str]:
+    out.name = _workflow_name(doc, stem, report)
+    return set()
+
+
+def _read_description(
+    doc: dict[str, Any], stem: str, out: WorkflowDefinition, report: Report
+) -> set[str]:
+    out.description = _string(doc, "description", report)
+    return set()
+
+
+def _read_tags(doc: dict[str, Any], stem: str, out: WorkflowDefinition, report: Report) -> set[str]:
+    tags = doc.get("tags", [])
+    if isinstance(tags, list) and all(isinstance(tag, str) for tag in tags):
+        out.tags = list(tags)
+    else:
+        report.error('key "tags" must be an array of strings')
+    return set()
+
+
+def _read_on_failure(
+    doc: dict[str, Any], stem: str, out: WorkflowDefinition, report: Report
+) -> set[str]:
+    out.on_failure = _string(doc, "on_failure", report)
+    return set()
+
+
+def _read_triggers(
+    doc: dict[str, Any], stem: str, out: WorkflowDefinition, report: Report
+) -> set[str]:
+    out.triggers = parse_triggers(doc.get("triggers", []), report)
+    return set()
+
+
+def _read_pools(
+    doc: dict[str, Any], stem: str, out: WorkflowDefinition, report: Report
+) -> set[str]:
+    if "pools" in doc:
+        out.pools, problems = parse_capacities(doc["pools"], "")
+        report.errors.extend(problems)
+    return set()
+
+
+def _default_pools(given: Mapping[str, int] | None) -> Mapping[str, int]:
+    """The config's pools when the caller gave none (read from the configured home)."""
+    if given is not None:
+        return given
+    from wf.config import load_config
+    from wf.errors import WfError
+
+    try:
+        return load_config().pools
+    except WfError:
+        return {}
+
+
+def _read_tasks_key(
+    doc: dict[str, Any], stem: str, out: WorkflowDefinition, report: Report
+) -> set[str]:
+    return _read_tasks(doc.get("tasks"), out, report)
+
+
+_Reader = Callable[[dict[str, Any], str, WorkflowDefinition, Report], set[str]]
+# One reader per key of the table; a key without a reader fails here, at import.
+_WORKFLOW_READERS: dict[str, _Reader] = {
+    key: {
+        "name": _read_name,
+        "description": _read_description,
+        "tags": _read_tags,
+        "on_failure": _read_on_failure,
+        "triggers": _read_triggers,
+        "tasks": _read_tasks_key,
+        "pools": _read_pools,
+    }[key]
+    for key in WORKFLOW_KEYS
+}
 
 
 def _string(document: dict[str, Any], key: str, report: Report) -> str:

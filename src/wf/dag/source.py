@@ -14,10 +14,14 @@ from wf.security import resolve_workflow_path
 __all__ = ["is_path_argument", "locate_workflow", "read_workflow_text"]
 
 
+def _has_separator(source: str) -> bool:
+    separators = ("/", "\\") if os.name == "nt" else ("/",)
+    return any(sep in source for sep in separators)
+
+
 def is_path_argument(source: str) -> bool:
     """True when SOURCE names an existing regular file and looks like a path (rule 2)."""
-    separators = ("/", "\\") if os.name == "nt" else ("/",)
-    looks_like_path = any(sep in source for sep in separators) or source.endswith(".toml")
+    looks_like_path = _has_separator(source) or source.endswith(".toml")
     return looks_like_path and "\x00" not in source and os.path.isfile(source)
 
 
@@ -29,6 +33,11 @@ def locate_workflow(
         return Path(source)
     if is_path_argument(source):
         return Path(source)
+    if source.endswith(".toml") and _has_separator(source) and "\x00" not in source:
+        # Clearly a path to a file (not a name) that is not one: say so, not a name rule.
+        if os.path.isdir(source):
+            return Path(source)  # reading it reports "workflow file is a directory"
+        raise WorkflowNotFoundError(errors=[f"workflow file not found: {source}"])
     if workflows_dir is None:
         # Imported here: reading the configuration is only needed to resolve a name.
         from wf.config import load_config
@@ -54,7 +63,7 @@ def read_workflow_text(source: str | os.PathLike[str], path: Path) -> str:
         if path.is_dir():
             _fail(f"workflow file is a directory: {path}")
         message = f"workflow not found: {os.fspath(source)} (looked for {path})"
-        raise WorkflowNotFoundError(errors=[message]) from None
+        raise WorkflowNotFoundError(errors=[message + _local_file_hint(source)]) from None
     except OSError as exc:
         _fail(f"cannot read workflow file {path}: {exc.strerror or exc}")
     except ValueError as exc:  # e.g. a NUL byte in a Path given by the caller
@@ -63,6 +72,16 @@ def read_workflow_text(source: str | os.PathLike[str], path: Path) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         _fail(f"cannot read workflow file {path}: not UTF-8 ({exc.reason} at byte {exc.start})")
+
+
+def _local_file_hint(source: str | os.PathLike[str]) -> str:
+    """'; did you mean ./NAME.toml?' when a name was given and such a file is right here."""
+    if not isinstance(source, str) or _has_separator(source) or "\x00" in source:
+        return ""
+    for candidate in (source, f"{source}.toml"):
+        if candidate.endswith(".toml") and os.path.isfile(candidate):
+            return f"; did you mean ./{candidate}?"
+    return ""
 
 
 def _fail(message: str) -> NoReturn:

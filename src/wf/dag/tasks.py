@@ -11,35 +11,17 @@ from typing import Any
 
 from wf.contextmap import RESERVED_NAMES, ConditionError, parse_condition
 from wf.dag.duration import DurationError, format_duration, parse_duration
+from wf.dag.keys import TASK_TABLE, names
 from wf.dag.matrix import parse_matrix
 from wf.dag.model import TASK_TYPE_FORENSIC, TASK_TYPE_NORMAL, TaskDefinition
+from wf.dag.pools import check_pool_name, parse_weights
 from wf.dag.report import Report, quote, show, unknown_key
 from wf.errors import SecurityError
 from wf.security import validate_env_key, validate_variable_name, validate_working_dir
 
 __all__ = ["TASK_KEYS", "parse_task"]
 
-TASK_KEYS = (
-    "name",
-    "description",
-    "type",
-    "cmd",
-    "depends_on",
-    "working_dir",
-    "env",
-    "clean_env",
-    "if",
-    "matrix",
-    "register",
-    "ignore_failure",
-    "retries",
-    "retry_delay",
-    "retry_backoff",
-    "retry_max_delay",
-    "timeout",
-    "kill_grace",
-    "on_failure",
-)
+TASK_KEYS = names(TASK_TABLE)
 _TASK_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,128}")
 # The placeholder form of SPEC §2.3; text outside it is literal.
 _PLACEHOLDER_RE = re.compile(r"\{\{\.[A-Za-z0-9_.+\-\[\]=,]+\}\}")
@@ -109,8 +91,10 @@ class _TaskReader:
         if isinstance(command, str) and not command.strip():
             self.report.error(f"task {show(self.task_id)} must have a command")
         self.retry_warnings()
+        if task.outputs and not task.inputs:
+            self.error('key "outputs" needs "inputs" (a task without inputs always runs)')
         if task.is_forensic:
-            for key in ("matrix", "depends_on", "on_failure"):
+            for key in ("matrix", "depends_on", "on_failure", "pool", "pools", "inputs", "outputs"):
                 if self.table.get(key):
                     self.error(f"forensic tasks cannot have {key} (they run only as failure traps)")
         return task, self.matrix_ok
@@ -217,9 +201,10 @@ class _TaskReader:
             try:
                 parse_condition(condition)
             except ConditionError as exc:
-                self.report.warn(
-                    f"task {show(self.task_id)}: condition syntax error at position "
-                    f"{exc.position}: {exc.reason} (the task will fail when reached)"
+                # An `if` that can never be evaluated is an error (docs/workflow-files.md).
+                self.report.error(
+                    f"task {show(self.task_id)}: invalid condition {quote(condition)}: "
+                    f"{exc.reason} at position {exc.position}"
                 )
         self.task.condition = condition
 
@@ -283,6 +268,41 @@ class _TaskReader:
 
     def read_on_failure(self, value: object) -> None:
         self.task.on_failure = self.string("on_failure", value)
+
+    def read_pool(self, value: object) -> None:
+        if "pools" in self.table:
+            self.error('use either "pool" or "pools", not both')
+            return
+        problem = check_pool_name(value)
+        if problem is not None:
+            self.error(f'key "pool": {problem}')
+        else:
+            assert isinstance(value, str)
+            self.task.pools = {value: 1}
+
+    def read_pools(self, value: object) -> None:
+        self.task.pools = parse_weights(value, self.error)
+
+    def read_inputs(self, value: object) -> None:
+        self.task.inputs = self.patterns("inputs", value)
+
+    def read_outputs(self, value: object) -> None:
+        self.task.outputs = self.patterns("outputs", value)
+
+    def patterns(self, key: str, value: object) -> list[str]:
+        """A list of glob patterns (docs/caching.md): non-empty strings without NUL bytes."""
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            self.type_error(key, "an array of glob patterns (strings)")
+            return []
+        out: list[str] = []
+        for item in value:
+            if not item.strip():
+                self.error(f"key {quote(key)} contains an empty pattern")
+            elif "\x00" in item:
+                self.error(f"key {quote(key)} contains a NUL byte")
+            elif item not in out:
+                out.append(item)
+        return out
 
     def retry_warnings(self) -> None:
         """The §1.8 retry warnings, once every retry key has been read."""

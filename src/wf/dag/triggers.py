@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from wf.dag.cron import cron_problem
+from wf.dag.keys import TRIGGER_TABLE, names
 from wf.dag.model import Trigger
 from wf.dag.report import Report, quote, unknown_key
 
 __all__ = ["REQUIRED_CONFIG", "TRIGGER_KEYS", "parse_triggers"]
 
-TRIGGER_KEYS = ("type", "config")
+TRIGGER_KEYS = names(TRIGGER_TABLE)
 REQUIRED_CONFIG = {"cron": "schedule", "file_watch": "path", "webhook": "endpoint"}
 
 
@@ -60,4 +62,8 @@ def _parse_trigger(where: str, item: object, report: Report) -> Trigger | None:
             report.error(f"{prefix} must be a string")
         elif not setting.strip():
             report.error(f"{prefix} must not be empty")
+        elif kind == "cron":
+            problem = cron_problem(setting)
+            if problem:
+                report.error(f"{prefix} is not a valid cron expression: {problem}")
     return Trigger(type=kind, config=dict(config))

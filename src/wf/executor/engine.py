@@ -18,7 +18,13 @@ from wf.executor.events import ProgressEventKind as K
 from wf.executor.heartbeat import Heartbeat
 from wf.executor.hook import run_failure_hook
 from wf.executor.lifecycle import NodeSpec, force_set, run_node, run_trap_node
-from wf.executor.policy import LevelPolicy, SchedulerPolicy, SequentialPolicy, WorkStealingPolicy
+from wf.executor.policy import (
+    LevelPolicy,
+    PoolGate,
+    SchedulerPolicy,
+    SequentialPolicy,
+    WorkStealingPolicy,
+)
 from wf.executor.runner import AttemptHandle, RunnerSession
 from wf.executor.runstate import NodeResult, NodeStatus, RunState
 from wf.executor.writer import START_DELAY
@@ -41,12 +47,14 @@ def make_policy(
     """The scheduler policy of MODE over NODES (a subset of the DAG on resume)."""
     deps = {n: dag.nodes[n].dependencies for n in nodes}
     chosen = set(nodes)
+    demands = {n: dag.nodes[n].task.pools for n in nodes if dag.nodes[n].task.pools}
+    pools = PoolGate(dag.pools, demands) if demands else None
     if mode == "sequential":
-        return SequentialPolicy([n for n in dag.sequential_order() if n in chosen], deps)
+        return SequentialPolicy([n for n in dag.sequential_order() if n in chosen], deps, pools)
     if mode == "parallel":
         levels = [[n for n in level if n in chosen] for level in dag.levels]
-        return LevelPolicy(levels, deps)
-    return WorkStealingPolicy(nodes, deps, priority=priority)
+        return LevelPolicy(levels, deps, pools)
+    return WorkStealingPolicy(nodes, deps, priority=priority, pools=pools)
 
 
 def node_spec(dag: DAG, node_id: str) -> NodeSpec:

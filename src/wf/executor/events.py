@@ -23,6 +23,7 @@ class ProgressEventKind(enum.StrEnum):
     TASK_OUTPUT = "task_output"
     TASK_FAILED = "task_failed"
     TASK_SKIPPED = "task_skipped"
+    TASK_REUSED = "task_reused"  # resume: a success kept from an earlier run (status "success")
     RUN_DONE = "run_done"
 
 
@@ -43,6 +44,8 @@ class ProgressEvent:
     at: datetime = field(default_factory=lambda: datetime.now(UTC))
     reason: str | None = None
     delay: float = 0.0
+    #: The exit code of the attempt that just ended (task_retrying, task_done, task_failed).
+    exit_code: int | None = None
 
 
 ProgressCallback = Callable[[ProgressEvent], object]
@@ -67,6 +70,13 @@ class EventDispatcher:
         self._closed = False
         self._thread: threading.Thread | None = None
         if callback is not None:
+            self._thread = threading.Thread(target=self._deliver, name="wf-events", daemon=True)
+            self._thread.start()
+
+    def add_listener(self, callback: ProgressCallback) -> None:
+        """Also hand every event to CALLBACK (e.g. a trace sink); call before the first event."""
+        self._callback = callback if self._callback is None else _Tee(self._callback, callback)
+        if self._thread is None:
             self._thread = threading.Thread(target=self._deliver, name="wf-events", daemon=True)
             self._thread.start()
 
@@ -118,3 +128,20 @@ class EventDispatcher:
                 self._cond.notify()
             self._thread.join()
             self._thread = None
+
+
+class _Tee:
+    """Two callbacks as one: each gets every event, and a failure of one spares the other."""
+
+    def __init__(self, first: ProgressCallback, second: ProgressCallback) -> None:
+        self._callbacks = (first, second)
+
+    def __call__(self, event: ProgressEvent) -> None:
+        for callback in self._callbacks:
+            EventDispatcher._guarded(callback, event)
+
+    def flush(self) -> None:
+        for callback in self._callbacks:
+            flush = getattr(callback, "flush", None)
+            if callable(flush):
+                EventDispatcher._guarded(flush)

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from wf.contextmap import RESERVED_NAMES, ContextMap
 from wf.dag.model import DAG
 from wf.errors import SecurityError
+from wf.executor.cache import CacheOptions, make_run_cache
 from wf.executor.cancel import CancelScope
 from wf.executor.engine import (
     ExternalCancel,
@@ -108,8 +109,11 @@ class _EngineExecutor:
         log_max_bytes: int = 67_108_864,
         warn: Callable[[str], None] | None = None,
         runner: AttemptRunner | None = None,
+        cache: CacheOptions | None = None,
     ) -> None:
         self.store = store
+        #: Incremental runs (docs/caching.md): --force, --force-task, --explain.
+        self.cache = cache or CacheOptions()
         if runner is None:
             from wf.executor.local import LocalRunner
 
@@ -117,9 +121,9 @@ class _EngineExecutor:
         self.runner: AttemptRunner = runner
         self.max_parallel = workers if workers > 0 else DEFAULT_WORKERS
         if logs_dir is None:
-            from wf.config import load_config
+            from wf.executor.logdefault import default_logs_dir
 
-            logs_dir = load_config().logs_dir
+            logs_dir = default_logs_dir(store)  # next to the database (docs/api.md)
         self.settings = EngineSettings(
             logs_dir=Path(logs_dir),
             kill_grace=kill_grace,
@@ -216,6 +220,7 @@ class _EngineExecutor:
             print_output=print_output,
             clean_env=clean_env,
         )
+        rs.cache = make_run_cache(self.store, dag, self.cache)
         try:
             record_graph(self.store, run.id, dag)
             apply_runtime_vars(ctx, runtime_vars)

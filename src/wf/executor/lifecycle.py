@@ -19,6 +19,14 @@ from wf.contextmap import (
 )
 from wf.dag.model import TaskDefinition
 from wf.errors import SecurityError
+from wf.executor.cache import (
+    CacheInputError,
+    Decision,
+    announced_reason,
+    cached_outcome,
+    decide_node,
+    record_success,
+)
 from wf.executor.cancel import AttemptCancel
 from wf.executor.effects import Sleep, Spawn, Steps
 from wf.executor.events import ProgressEventKind as K
@@ -30,6 +38,7 @@ from wf.files import make_private_dirs
 from wf.security import validate_working_dir
 from wf.storage import TaskExecution, TaskStatus
 from wf.storage.times import now_utc
+from wf.telemetry import traceparent
 
 log = logging.getLogger("wf.executor")
 
@@ -98,9 +107,34 @@ def run_node(rs: RunState, spec: NodeSpec) -> Steps[NodeResult]:
             if not condition_result:
                 return _skip(rs, spec)
         prepared = _prepare(rs, spec, condition_result)
+        decision = _decide_cache(rs, spec, prepared, reason)
     except EarlyFailure as exc:
         return (yield from _early_failure(rs, spec, str(exc), condition_result, reason))
+    if decision is not None and not decision.run:
+        return cached_outcome(rs, spec.node_id, spec.name, decision)
+    reason = reason or announced_reason(rs, task, decision)
     return (yield from _attempts(rs, spec, prepared, reason))
+
+
+def _decide_cache(
+    rs: RunState, spec: NodeSpec, prepared: Prepared, reason: str | None
+) -> Decision | None:
+    """Incremental runs (docs/caching.md): is the prepared node up to date?"""
+    if spec.is_forensic or rs.cache is None:
+        return None
+    try:
+        return decide_node(
+            rs,
+            spec.node_id,
+            spec.task,
+            cmd=prepared.cmd,
+            env=prepared.env,
+            working_dir=prepared.working_dir,
+            cwd=prepared.cwd,
+            force=(reason or "").startswith("forced by"),  # a resume selection flag
+        )
+    except CacheInputError as exc:
+        raise EarlyFailure(str(exc)) from exc
 
 
 # -- resume decisions -------------------------------------------------------------------------
@@ -137,7 +171,7 @@ def _current_fingerprint(rs: RunState, spec: NodeSpec) -> str | None:
 def _reuse(rs: RunState, spec: NodeSpec) -> NodeResult:
     prev = rs.previous[spec.node_id]
     rs.emit(
-        K.TASK_SKIPPED,
+        K.TASK_REUSED,
         task_id=spec.node_id,
         task_name=spec.name,
         status="success",
@@ -315,6 +349,8 @@ def _environment(
     env["WF_TASK_ID"] = spec.node_id
     env["WF_ATTEMPT"] = str(attempt)
     env["WF_OUTPUT"] = output
+    if rs.traced:
+        env["TRACEPARENT"] = traceparent(rs.run_id, spec.node_id, attempt)
     return env
 
 
@@ -355,6 +391,7 @@ def _attempts(
     kill_grace = task.kill_grace if task.kill_grace is not None else rs.settings.kill_grace
     total = task.retries + 1
     last: AttemptResult | None = None
+    error: str | None = None
     row = TaskExecution()
     for k in range(1, total + 1):
         n = rs.next_attempt(spec.node_id)
@@ -380,9 +417,15 @@ def _attempts(
         else:
             delay = _retry_delay(task, k)
             insert_row(rs, row)
+            why = error  # the failed attempt's error, as recorded on its row
             rs.audit(
                 "task_retried",
-                {"task_id": spec.node_id, "attempt": n, "delay_ms": round(delay * 1000)},
+                {
+                    "task_id": spec.node_id,
+                    "attempt": n,
+                    "delay_ms": round(delay * 1000),
+                    "error": why,
+                },
             )
             rs.emit(
                 K.TASK_RETRYING,
@@ -391,6 +434,8 @@ def _attempts(
                 attempt=n,
                 status="pending",
                 delay=delay,
+                error=why,
+                exit_code=last.exit_code if last is not None else None,
             )
             if delay > 0:
                 yield Sleep(delay, cancel)
@@ -414,6 +459,9 @@ def _attempts(
         def on_start(
             pid: int, start: float, host: str | None = None, row: TaskExecution = row
         ) -> None:
+            log.debug(
+                "spawned %s attempt %d: pid %d: %s", row.task_id, row.attempt, pid, row.command
+            )
             row.state = TaskStatus.RUNNING
             row.start_time = datetime.fromtimestamp(start, UTC)  # taken just before the spawn
             row.pid = pid
@@ -508,6 +556,7 @@ def _success(rs: RunState, spec: NodeSpec, row: TaskExecution, result: AttemptRe
     row.state = TaskStatus.SUCCESS
     row.exit_code = 0
     update_row(rs, row, satisfy=True)
+    record_success(rs, spec.node_id)
     rs.snapshot("checkpoint", full=False)
     rs.audit("task_succeeded", {"task_id": spec.node_id, "attempt": row.attempt})
     rs.emit(
@@ -516,6 +565,7 @@ def _success(rs: RunState, spec: NodeSpec, row: TaskExecution, result: AttemptRe
         task_name=spec.name,
         attempt=row.attempt,
         status="success",
+        exit_code=0,
     )
     _emit_output(rs, spec, result.log_head)
     return NodeResult(
@@ -570,6 +620,7 @@ def _cancelled(
         attempt=row.attempt,
         status="cancelled",
         error=error,
+        exit_code=row.exit_code,
     )
     return NodeResult(
         spec.node_id,
@@ -606,6 +657,7 @@ def _final_failure(rs: RunState, spec: NodeSpec, result: NodeResult) -> Steps[No
         status="failed",
         error=result.error,
         reason="failure ignored" if result.ignored else None,
+        exit_code=result.exit_code,
     )
     _emit_output(rs, spec, result.log_head)
     return result

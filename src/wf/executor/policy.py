@@ -1,4 +1,9 @@
-"""Scheduler policies (SPEC §4.2): which ready nodes may start now. Pure: no I/O, no clock."""
+"""Scheduler policies (SPEC §4.2): which ready nodes may start now. Pure: no I/O, no clock.
+
+Every policy also keeps the resource pools (docs/workflow-files.md#resource-pools): a node
+starts only when its weights fit in what its pools have left, and holds them until it finishes.
+A ready node that does not fit is passed over, never blocking the nodes behind it that fit.
+"""
 
 from __future__ import annotations
 
@@ -36,12 +41,58 @@ class SchedulerPolicy(Protocol):
         ...
 
 
+class PoolGate:
+    """The weights in flight per pool; a node is let through only if all its weights fit."""
+
+    def __init__(
+        self, capacities: Mapping[str, int], demands: Mapping[str, Mapping[str, int]]
+    ) -> None:
+        self._capacity = dict(capacities)
+        self._demand = {node: dict(weights) for node, weights in demands.items() if weights}
+        for node, weights in self._demand.items():
+            for pool, weight in weights.items():
+                if weight < 1 or weight > self._capacity.get(pool, 0):
+                    raise ValueError(
+                        f"task {node}: weight {weight} does not fit pool {pool!r} "
+                        f"(capacity {self._capacity.get(pool, 0)})"
+                    )
+        self._used = dict.fromkeys(self._capacity, 0)
+
+    def fits(self, node_id: str) -> bool:
+        """Whether NODE_ID's weights fit in what its pools have left now."""
+        weights = self._demand.get(node_id)
+        if not weights:
+            return True
+        return all(self._used[p] + w <= self._capacity[p] for p, w in weights.items())
+
+    def take(self, node_id: str) -> None:
+        """NODE_ID starts: its weights are in flight."""
+        for pool, weight in self._demand.get(node_id, {}).items():
+            self._used[pool] += weight
+
+    def give(self, node_id: str) -> None:
+        """NODE_ID finished: its weights are free again."""
+        for pool, weight in self._demand.get(node_id, {}).items():
+            self._used[pool] -= weight
+
+    @property
+    def in_use(self) -> dict[str, int]:
+        """Pool name -> weight in flight."""
+        return dict(self._used)
+
+
 class _Base:
     """Shared state: the scheduled nodes, their in-set dependencies, running and started sets."""
 
     mode = ""
 
-    def __init__(self, nodes: Sequence[str], dependencies: Mapping[str, Iterable[str]]) -> None:
+    def __init__(
+        self,
+        nodes: Sequence[str],
+        dependencies: Mapping[str, Iterable[str]],
+        pools: PoolGate | None = None,
+    ) -> None:
+        self._pools = pools
         self._nodes = list(nodes)
         scheduled = set(self._nodes)
         self._deps = {n: sorted(set(dependencies.get(n, ())) & scheduled) for n in self._nodes}
@@ -66,16 +117,23 @@ class _Base:
     def stop(self) -> None:
         self._stopped = True
 
+    def _fits(self, node_id: str) -> bool:
+        return self._pools is None or self._pools.fits(node_id)
+
     def _start(self, node_id: str) -> None:
         if node_id in self._started:
             raise RuntimeError(f"node {node_id} handed out twice")
         self._started.add(node_id)
         self._running.add(node_id)
+        if self._pools is not None:
+            self._pools.take(node_id)
 
     def _finish(self, node_id: str) -> None:
         if node_id not in self._running:
             raise RuntimeError(f"node {node_id} finished but was not running")
         self._running.discard(node_id)
+        if self._pools is not None:
+            self._pools.give(node_id)
 
 
 class SequentialPolicy(_Base):
@@ -83,11 +141,17 @@ class SequentialPolicy(_Base):
 
     mode = "sequential"
 
-    def __init__(self, order: Sequence[str], dependencies: Mapping[str, Iterable[str]]) -> None:
-        super().__init__(order, dependencies)
+    def __init__(
+        self,
+        order: Sequence[str],
+        dependencies: Mapping[str, Iterable[str]],
+        pools: PoolGate | None = None,
+    ) -> None:
+        super().__init__(order, dependencies, pools)
         self._next = 0
 
     def next_ready(self, free_slots: int) -> list[str]:
+        # One node at a time: alone, a node always fits its pools (weights <= capacities).
         if self._stopped or self._running or free_slots < 1 or self._next >= len(self._nodes):
             return []
         node_id = self._nodes[self._next]
@@ -107,10 +171,13 @@ class LevelPolicy(_Base):
     mode = "parallel"
 
     def __init__(
-        self, levels: Sequence[Sequence[str]], dependencies: Mapping[str, Iterable[str]]
+        self,
+        levels: Sequence[Sequence[str]],
+        dependencies: Mapping[str, Iterable[str]],
+        pools: PoolGate | None = None,
     ) -> None:
         self._levels = [list(level) for level in levels if level]
-        super().__init__([n for level in self._levels for n in level], dependencies)
+        super().__init__([n for level in self._levels for n in level], dependencies, pools)
         self._level = 0
         self._pending: deque[str] = deque(self._levels[0] if self._levels else ())
         self._level_failed = False
@@ -121,10 +188,15 @@ class LevelPolicy(_Base):
         if not self._pending and not self._running:
             self._advance()
         out: list[str] = []
+        passed_over: list[str] = []  # ready but not fitting their pools now
         while self._pending and len(out) < free_slots and not self._stopped:
             node_id = self._pending.popleft()
+            if not self._fits(node_id):
+                passed_over.append(node_id)
+                continue
             self._start(node_id)
             out.append(node_id)
+        self._pending.extendleft(reversed(passed_over))
         return out
 
     def _advance(self) -> None:
@@ -160,8 +232,9 @@ class WorkStealingPolicy(_Base):
         dependencies: Mapping[str, Iterable[str]],
         *,
         priority: Mapping[str, float] | None = None,
+        pools: PoolGate | None = None,
     ) -> None:
-        super().__init__(sorted(nodes), dependencies)
+        super().__init__(sorted(nodes), dependencies, pools)
         self._priority = priority
         self._remaining = {n: len(self._deps[n]) for n in self._nodes}
         self._ready: list[tuple[float, int, str]] = []
@@ -179,10 +252,16 @@ class WorkStealingPolicy(_Base):
 
     def next_ready(self, free_slots: int) -> list[str]:
         out: list[str] = []
+        passed_over: list[tuple[float, int, str]] = []  # ready but not fitting their pools now
         while self._ready and len(out) < free_slots and not self._stopped:
-            _, _, node_id = heapq.heappop(self._ready)
-            self._start(node_id)
-            out.append(node_id)
+            entry = heapq.heappop(self._ready)
+            if not self._fits(entry[2]):
+                passed_over.append(entry)
+                continue
+            self._start(entry[2])
+            out.append(entry[2])
+        for entry in passed_over:
+            heapq.heappush(self._ready, entry)
         return out
 
     def finished(self, node_id: str, *, completed: bool) -> None:

@@ -17,6 +17,24 @@ RESTORED_SIGNALS = tuple(
     getattr(signal, name) for name in ("SIGPIPE", "SIGXFZ", "SIGXFSZ") if hasattr(signal, name)
 )
 _HAS_POSIX_SPAWN_SETSID = sys.platform.startswith("linux") and hasattr(os, "posix_spawn")
+#: Children this process started in a session of their own and has not reaped yet (attempt
+#: shells, the orphan guard): containment tells them apart from adopted orphans.
+_STARTED: set[int] = set()
+
+
+def started_children() -> set[int]:
+    """The session-leading children we started and have not reaped (see ``_STARTED``)."""
+    return _STARTED
+
+
+def note_started(pid: int) -> None:
+    """Record PID as a child we started in a session of its own."""
+    _STARTED.add(pid)
+
+
+def note_reaped(pid: int) -> None:
+    """PID, noted by ``note_started``, has been reaped."""
+    _STARTED.discard(pid)
 
 
 class Spawned:
@@ -33,15 +51,17 @@ class Spawned:
             return self.returncode
         if self._popen is not None:
             self.returncode = self._popen.poll()
-            return self.returncode
-        try:
-            pid, status = os.waitpid(self.pid, os.WNOHANG)
-        except ChildProcessError:
-            self.returncode = -1
-            return self.returncode
-        if pid == 0:
-            return None
-        self.returncode = os.waitstatus_to_exitcode(status)
+        else:
+            try:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:
+                self.returncode = -1
+            else:
+                if pid == 0:
+                    return None
+                self.returncode = os.waitstatus_to_exitcode(status)
+        if self.returncode is not None:
+            _STARTED.discard(self.pid)
         return self.returncode
 
     def wait(self) -> int:
@@ -50,12 +70,13 @@ class Spawned:
             return self.returncode
         if self._popen is not None:
             self.returncode = self._popen.wait()
-            return self.returncode
-        try:
-            _, status = os.waitpid(self.pid, 0)
-            self.returncode = os.waitstatus_to_exitcode(status)
-        except ChildProcessError:
-            self.returncode = -1
+        else:
+            try:
+                _, status = os.waitpid(self.pid, 0)
+                self.returncode = os.waitstatus_to_exitcode(status)
+            except ChildProcessError:
+                self.returncode = -1
+        _STARTED.discard(self.pid)
         return self.returncode
 
 
@@ -82,6 +103,7 @@ def spawn_shell(
             setsid=True,
             setsigdef=RESTORED_SIGNALS,
         )
+        _STARTED.add(pid)
         return Spawned(pid)
     popen = subprocess.Popen(
         argv,
@@ -93,6 +115,7 @@ def spawn_shell(
         start_new_session=True,
         close_fds=True,
     )
+    _STARTED.add(popen.pid)
     return Spawned(popen.pid, popen)
 
 
@@ -139,6 +162,24 @@ def signal_group(pgid: int, sig: int) -> None:
         os.killpg(pgid, sig)
 
 
+#: Longest wait for SIGKILLed processes to die (a process stuck in an uninterruptible sleep
+#: dies only when that ends; wf does not wait for it forever).
+KILL_SETTLE = 5.0
+
+
+def await_group_gone(pgid: int, limit: float) -> bool:
+    """Wait up to LIMIT seconds for group PGID to have no live member; True if it has none."""
+    deadline = time.monotonic() + limit
+    pause = 0.0005
+    while group_alive(pgid):
+        now = time.monotonic()
+        if now >= deadline:
+            return False
+        time.sleep(min(pause, deadline - now))
+        pause = min(pause * 2, 0.01)
+    return True
+
+
 def terminate_group(
     pgid: int,
     grace: float,
@@ -152,8 +193,9 @@ def terminate_group(
     """SIGTERM the group, wait up to GRACE for it to empty, then SIGKILL it and reap the leader.
 
     ``hard`` skips straight to SIGKILL. ``kill_now`` is an object with ``is_set()`` (e.g. a
-    second Ctrl+C) that cuts the grace period short. ``on_gone`` runs as soon as the group is
-    gone or killed: before the leader is reaped when it was still unreaped then (its ID cannot
+    second Ctrl+C) that cuts the grace period short. ``on_gone`` runs as soon as no live member
+    of the group is left (after a SIGKILL, once the kernel has delivered it, up to
+    ``KILL_SETTLE``): before the leader is reaped when it was still unreaped then (its ID cannot
     be reused yet), else right after the grace loop reaped it.
     """
     if not hard:
@@ -169,6 +211,9 @@ def terminate_group(
             time.sleep(poll)
     if group_alive(pgid):
         signal_group(pgid, signal.SIGKILL)
+        # SIGKILL is delivered asynchronously: the members die when the kernel next schedules
+        # them. The group counts as gone (and a retry may start) only once none is left alive.
+        await_group_gone(pgid, KILL_SETTLE)
     if on_gone is not None:
         on_gone()
     if leader is not None:

@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from wf.executor import containment
 from wf.executor.procgroup import Spawned, group_alive, signal_name, spawn_shell, terminate_group
 from wf.executor.runner import (
     AttemptResult,
@@ -113,6 +114,7 @@ class Reactor:
         self._poll.register(self._wake_r, select.POLLIN)
         self._next_sweep = 0.0
         self._polling_exits = False  # some attempt has no pidfd: poll for its exit
+        containment.become_subreaper()  # orphaned descendants of attempts come back to us
 
     @property
     def active(self) -> int:
@@ -178,7 +180,7 @@ class Reactor:
             os.close(out_w)
             os.close(err_w)
         attempt.proc = proc
-        WATCHDOG.add(proc.pid)
+        WATCHDOG.add(proc.pid, containment.Markers.from_env(spec.env))
         attempt.guarded = True
         # The log is opened while the shell starts up; output waits in the pipes meanwhile.
         try:
@@ -266,8 +268,10 @@ class Reactor:
                 return False
             # Unguarded here means the group was already gone when the shell was reaped (a
             # group that is gone cannot gain members again).
-            if attempt.guarded and group_alive(proc.pid):
-                # The shell exited but something of its group lives on: it must not outlive us.
+            if (attempt.guarded and group_alive(proc.pid)) or containment.strays_left(
+                attempt.spec.env
+            ):
+                # The shell exited but something it started lives on: it must not outlive us.
                 self._terminate(attempt, hard=False)
                 return False
             self._drain_all(attempt)
@@ -335,9 +339,10 @@ class Reactor:
 
         def terminate() -> None:
             try:
-                terminate_group(
+                containment.terminate_attempt(
                     proc.pid,
                     attempt.spec.kill_grace,
+                    markers=containment.Markers.from_env(attempt.spec.env),
                     leader=proc,
                     hard=hard,
                     kill_now=_HardFlag(cancel),

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wf.contextmap import ContextMap, Variable
 from wf.dag.model import DAG
@@ -21,6 +21,10 @@ from wf.executor.events import EventDispatcher, ProgressEvent, ProgressEventKind
 from wf.executor.writer import StoreWriter
 from wf.storage import ContextSnapshot, Store, TaskExecution
 from wf.storage.times import now_utc
+from wf.telemetry import trace_sink, tracing_enabled
+
+if TYPE_CHECKING:
+    from wf.executor.cache import RunCache
 
 log = logging.getLogger("wf.executor")
 
@@ -36,6 +40,7 @@ class NodeStatus(enum.StrEnum):
     FAILED = "failed"
     CANCELLED = "cancelled"
     REUSED = "reused"
+    CACHED = "cached"
 
 
 @dataclass
@@ -57,7 +62,12 @@ class NodeResult:
     @property
     def completed(self) -> bool:
         """Counts as completed for dependents: success, skip, reuse, or an ignored failure."""
-        if self.status in (NodeStatus.SUCCESS, NodeStatus.SKIPPED, NodeStatus.REUSED):
+        if self.status in (
+            NodeStatus.SUCCESS,
+            NodeStatus.SKIPPED,
+            NodeStatus.REUSED,
+            NodeStatus.CACHED,
+        ):
             return True
         return self.status is NodeStatus.FAILED and self.ignored
 
@@ -108,6 +118,10 @@ class RunState:
     runner_error: str | None = None
     base_env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
     run_log_dir: str = ""
+    #: Whether the run is traced (docs/otel.md): each attempt then gets a TRACEPARENT.
+    traced: bool = False
+    #: Incremental runs (docs/caching.md): the run's cache decisions, None without a cache.
+    cache: RunCache | None = None
     _attempts: dict[str, int] = field(default_factory=dict)
     _fired_traps: set[str] = field(default_factory=set)
     _queued_rows: set[int] = field(default_factory=set)
@@ -118,6 +132,11 @@ class RunState:
         if not self.run_log_dir:
             # Created (0700, with any missing parent) by the first attempt that needs it.
             self.run_log_dir = os.path.join(self.settings.logs_dir, self.run_id)
+        if tracing_enabled(self.base_env):
+            sink = trace_sink(self.workflow_name)
+            if sink is not None:
+                self.events.add_listener(sink)
+                self.traced = True
 
     # -- attempt numbers and trap latch -------------------------------------------------
     def seed_attempts(self, highest: dict[str, int]) -> None:

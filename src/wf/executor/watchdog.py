@@ -1,9 +1,12 @@
-"""Orphan guard: a tiny shell process that kills live attempt groups if wf dies abruptly.
+"""Orphan guard: a tiny shell process that kills live attempts' processes if wf dies abruptly.
 
 A SIGKILLed ``wf`` cannot clean up after itself, and a parent-death signal would only reach the
-shell, not its background children. Instead, one watchdog per ``wf`` process reads ``+PGID`` and
-``-PGID`` lines from a pipe; when the pipe reaches end-of-file (``wf`` is gone),
-it SIGKILLs every process group still registered.
+shell, not its background children. Instead, one watchdog per ``wf`` process reads
+``+PGID:RUN:TASK:ATTEMPT`` and ``-PGID`` lines from a pipe; when the pipe reaches end-of-file
+(``wf`` is gone), it SIGKILLs every process group still registered, then (with the Python that
+ran ``wf``, started only then) every process in those groups' sessions, carrying a registered
+attempt's ``WF_RUN_ID``/``WF_TASK_ID``/``WF_ATTEMPT``, or below one of those (containment,
+``executor/containment.py``), round after round until none is left.
 """
 
 from __future__ import annotations
@@ -13,19 +16,81 @@ import os
 import sys
 import threading
 
+from wf.executor.containment import Markers
+from wf.executor.procgroup import note_reaped, note_started
+
 _SCRIPT = r"""
 set -f
-pgs=" "
+py=$1
+marks=" "
 while IFS= read -r line; do
   case $line in
-    +*) pgs="$pgs${line#+} " ;;
+    +*) marks="$marks${line#+} " ;;
     -*) p=${line#-}
-        case $pgs in *" $p "*) pgs="${pgs%% $p *} ${pgs#* $p }" ;; esac ;;
+        case $marks in *" $p:"*)
+          rest=${marks#* $p:}
+          marks="${marks%% $p:*} ${rest#* }" ;;
+        esac ;;
     =) exit 0 ;;
   esac
 done
-for p in $pgs; do kill -9 "-$p" 2>/dev/null; done
+for m in $marks; do kill -9 "-${m%%:*}" 2>/dev/null; done
+[ "$marks" != " " ] && [ -x "$py" ] && exec "$py" -I -S -c "$2" $marks
 exit 0
+"""
+
+#: Run by the watchdog once wf is gone: kill every process of the registered attempts.
+_KILL_MARKED = r"""
+import os, sys, time
+marks = []
+for arg in sys.argv[1:]:
+    pg, run, task, n = arg.split(":")
+    keys = (b"WF_RUN_ID", b"WF_TASK_ID", b"WF_ATTEMPT")
+    vals = (bytes.fromhex(run), bytes.fromhex(task), bytes.fromhex(n))
+    marks.append((int(pg), [b"\0" + k + b"=" + v + b"\0" for k, v in zip(keys, vals)]))
+me = os.getpid()
+for _ in range(50):
+    procs = {}
+    for name in os.listdir("/proc"):
+        try:
+            with open("/proc/%s/stat" % name, "rb") as fh:
+                stat = fh.read()
+            f = stat[stat.rfind(b")") + 2:].split()
+            procs[int(name)] = (f[0], int(f[1]), int(f[2]), int(f[3]))
+        except (OSError, ValueError, IndexError):
+            pass
+    seeds = []
+    for pid, (state, ppid, pgrp, sid) in procs.items():
+        if pid == me or state in (b"Z", b"X"):
+            continue
+        if any(pgrp == pg or sid == pg for pg, _ in marks):
+            seeds.append(pid)
+            continue
+        try:
+            with open("/proc/%d/environ" % pid, "rb") as fh:
+                env = b"\0" + fh.read()
+        except OSError:
+            continue
+        if any(all(n in env for n in needles) for _, needles in marks if needles[0][11:-1]):
+            seeds.append(pid)
+    kids = {}
+    for pid, (_, ppid, _, _) in procs.items():
+        kids.setdefault(ppid, []).append(pid)
+    live = set()
+    while seeds:
+        pid = seeds.pop()
+        if pid not in live and pid != me:
+            live.add(pid)
+            seeds.extend(kids.get(pid, ()))
+    live = [p for p in live if procs[p][0] not in (b"Z", b"X")]
+    if not live:
+        break
+    for pid in live:
+        try:
+            os.kill(pid, 9)
+        except OSError:
+            pass
+    time.sleep(0.02)
 """
 
 
@@ -53,7 +118,7 @@ class Watchdog:
             ]
             self._pid = os.posix_spawn(
                 "/bin/sh",
-                ["/bin/sh", "-c", _SCRIPT],
+                ["/bin/sh", "-c", _SCRIPT, "wf-guard", sys.executable or "", _KILL_MARKED],
                 {"PATH": "/usr/bin:/bin"},
                 file_actions=file_actions,
                 setsid=True,
@@ -66,6 +131,7 @@ class Watchdog:
             os.close(read_fd)
         self._fd = write_fd
         self._owner_pid = os.getpid()
+        note_started(self._pid)
         threading.Thread(target=self._reap, args=(self._pid,), daemon=True).start()
         return write_fd
 
@@ -73,6 +139,7 @@ class Watchdog:
     def _reap(pid: int) -> None:
         with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, 0)
+        note_reaped(pid)
 
     def _send(self, line: str) -> None:
         with self._lock:
@@ -84,9 +151,9 @@ class Watchdog:
             except OSError:
                 self._disabled = True
 
-    def add(self, pgid: int) -> None:
-        """Guard process group PGID until ``remove`` is called."""
-        self._send(f"+{pgid}\n")
+    def add(self, pgid: int, markers: Markers | None = None) -> None:
+        """Guard process group PGID (and the processes carrying MARKERS) until ``remove``."""
+        self._send(f"+{markers.token(pgid) if markers is not None else f'{pgid}:::'}\n")
 
     def remove(self, pgid: int) -> None:
         """Stop guarding PGID (its attempt is over)."""

@@ -11,12 +11,17 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-from wf.storage.connection import MEMORY_PATH, open_connection, prepare_database_file
-from wf.storage.errors import AmbiguousRunIdError, RunNotFoundError, StoreError
+from wf.storage.connection import (
+    MEMORY_PATH,
+    open_connection,
+    open_readonly_connection,
+    prepare_database_file,
+)
+from wf.storage.errors import AmbiguousRunIdError, RunNotFoundError, SchemaVersionError, StoreError
 from wf.storage.models import Run
 from wf.storage.queries import prefix_upper_bound
 from wf.storage.rows import RUN_COLUMNS, run_from_row
-from wf.storage.schema import migrate
+from wf.storage.schema import LATEST_VERSION, current_version, migrate
 
 
 class _Guard:
@@ -55,12 +60,16 @@ class _Guard:
 class StoreBase:
     """One SQLite connection serialised by a re-entrant lock; see ``Store``."""
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, read_only: bool = False) -> None:
         self.path = os.fspath(path)
+        self.read_only = read_only
         self._lock = threading.RLock()
         self._depth = 0
         self._closed = False
         self._guard = _Guard(self)
+        if read_only:
+            self._open_read_only()
+            return
         try:
             if self.path != MEMORY_PATH:
                 prepare_database_file(Path(self.path))
@@ -75,6 +84,30 @@ class StoreBase:
         except sqlite3.Error as exc:
             self._conn.close()
             raise StoreError(f"cannot initialise database {self.path}: {exc}") from exc
+
+    def _open_read_only(self) -> None:
+        """Open an existing, fully migrated database with SQLite's ``mode=ro``: no file is
+        created, no migration runs, and every write fails."""
+        try:
+            self._conn = open_readonly_connection(self.path)
+            version = current_version(self._conn)
+        except sqlite3.Error as exc:
+            if hasattr(self, "_conn"):
+                self._conn.close()
+            raise StoreError(f"cannot open database {self.path} read-only: {exc}") from exc
+        if version != LATEST_VERSION:
+            self._conn.close()
+            if version > LATEST_VERSION:
+                raise SchemaVersionError(version)
+            raise StoreError(
+                f"cannot open database {self.path} read-only: schema version {version} "
+                f"(expected {LATEST_VERSION}; run any wf command to migrate it)"
+            )
+
+    def data_version(self) -> int:
+        """``PRAGMA data_version``: changes whenever another connection commits to the file."""
+        with self._use() as conn:
+            return int(conn.execute("PRAGMA data_version").fetchone()[0])
 
     # -- connection -------------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ import os
 import sqlite3
 import sys
 import time
+import urllib.parse
 from pathlib import Path
 
 BUSY_TIMEOUT_MS = 5000
@@ -79,6 +80,31 @@ def open_connection(path: str) -> sqlite3.Connection:
         _enable_wal(conn)
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def open_readonly_connection(path: str) -> sqlite3.Connection:
+    """An autocommit connection that cannot write: SQLite's ``mode=ro`` URI (the web UI's).
+
+    The file is never created, migrated or switched to another journal mode; a missing file
+    raises ``sqlite3.OperationalError``.
+    """
+    uri = "file:" + urllib.parse.quote(os.path.abspath(path)) + "?mode=ro"
+    conn = sqlite3.connect(
+        uri,
+        uri=True,
+        timeout=BUSY_TIMEOUT_MS / 1000,
+        isolation_level=None,
+        check_same_thread=False,
+        cached_statements=256,
+    )
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
+        conn.execute("PRAGMA query_only = ON")
     except BaseException:
         conn.close()
         raise

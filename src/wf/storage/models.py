@@ -82,6 +82,8 @@ class Run:
     heartbeat_at: datetime | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    #: Nodes that were up to date (docs/caching.md), counted by a trigger like the others.
+    tasks_cached: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape of SPEC §7.12 (stored UTC time strings, key ``error``)."""
@@ -97,6 +99,7 @@ class Run:
             "tasks_success": self.tasks_success,
             "tasks_failed": self.tasks_failed,
             "tasks_skipped": self.tasks_skipped,
+            "tasks_cached": self.tasks_cached,
             "execution_mode": str(self.execution_mode),
             "max_parallel": self.max_parallel,
             "resume_count": self.resume_count,

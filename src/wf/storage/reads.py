@@ -273,6 +273,31 @@ class StoreReads(StoreBase):
         row = self._one(sql, (self.resolve_run_id(run_id),))
         return None if row is None else dag_cache_from_row(row)
 
+    # -- change feeds (the web UI's live updates) -------------------------------------------
+
+    def latest_run_update(self) -> str | None:
+        """The newest ``updated_at`` of any run (stored form), or None without runs."""
+        row = self._one("SELECT MAX(updated_at) FROM runs")
+        return None if row is None or row[0] is None else str(row[0])
+
+    def runs_updated_since(self, updated_at: str) -> list[Run]:
+        """Runs whose ``updated_at`` is at or after UPDATED_AT (stored form), oldest first."""
+        sql = f"SELECT {RUN_COLUMNS} FROM runs WHERE updated_at >= ? ORDER BY updated_at, id"
+        return [run_from_row(r) for r in self._all(sql, (updated_at,))]
+
+    def task_activity(self, run_ids: list[str]) -> dict[str, tuple[int, str]]:
+        """Per run ID (full IDs): its attempt-row count and newest row ``updated_at``; a change
+        of either means some attempt of that run was added or changed."""
+        if not run_ids:
+            return {}
+        marks = ", ".join("?" for _ in run_ids)
+        rows = self._all(
+            "SELECT run_id, COUNT(*), MAX(updated_at) FROM task_executions "
+            f"WHERE run_id IN ({marks}) GROUP BY run_id",
+            run_ids,
+        )
+        return {str(r[0]): (int(r[1]), str(r[2])) for r in rows}
+
     # -- health -----------------------------------------------------------------------------
 
     def db_size_bytes(self) -> int:

@@ -27,7 +27,7 @@ RUN_COLUMNS = (
     "id, workflow_name, workflow_file, status, start_time, end_time, duration_ms, total_tasks, "
     "tasks_success, tasks_failed, tasks_skipped, execution_mode, max_parallel, resume_count, "
     "last_resume_time, tags, timeout_ms, clean_env, error_message, failed_task, owner_pid, "
-    "owner_host, owner_started_at, heartbeat_at, created_at, updated_at"
+    "owner_host, owner_started_at, heartbeat_at, created_at, updated_at, tasks_cached"
 )
 TASK_COLUMNS = (
     "id, run_id, task_id, task_name, command, state, working_dir, log_path, exit_code, "
@@ -177,6 +177,7 @@ def run_from_row(row: Row) -> Run:
         heartbeat_at=parse_time(row[23]),
         created_at=parse_time(row[24]),
         updated_at=parse_time(row[25]),
+        tasks_cached=row[26],
     )
 
 

@@ -212,8 +212,58 @@ CREATE TABLE audit_trail (
     _append_only_trigger("DELETE"),
 )
 
+#: Incremental runs (docs/caching.md): the cache records, the content-hash cache, and the
+#: per-run record of nodes that were up to date (``cached``: no attempt row), counted on the run.
+MIGRATION_2: tuple[str, ...] = (
+    "ALTER TABLE runs ADD COLUMN tasks_cached INTEGER NOT NULL DEFAULT 0",
+    f"""
+CREATE TABLE task_cache (
+    workflow_name TEXT NOT NULL,
+    node_id TEXT NOT NULL,
+    cache_key TEXT NOT NULL,
+    command_digest TEXT NOT NULL,
+    read_variables TEXT NOT NULL DEFAULT '{{}}' CHECK (json_valid(read_variables)),
+    input_manifest TEXT NOT NULL CHECK (json_valid(input_manifest)),
+    output_manifest TEXT NOT NULL CHECK (json_valid(output_manifest)),
+    variables TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(variables)),
+    run_id TEXT NOT NULL,
+    created_at TEXT NOT NULL {_NOW_DEFAULT},
+    PRIMARY KEY (workflow_name, node_id)
+) WITHOUT ROWID""",
+    """
+CREATE TABLE file_hashes (
+    path TEXT PRIMARY KEY NOT NULL,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    ctime_ns INTEGER NOT NULL,
+    inode INTEGER NOT NULL,
+    sha256 TEXT NOT NULL
+) WITHOUT ROWID""",
+    f"""
+CREATE TABLE task_cache_hits (
+    id INTEGER PRIMARY KEY,
+    run_id TEXT NOT NULL {_CASCADE},
+    task_id TEXT NOT NULL,
+    task_name TEXT NOT NULL,
+    cache_key TEXT NOT NULL,
+    source_run_id TEXT NOT NULL,
+    fingerprint TEXT,
+    created_at TEXT NOT NULL {_NOW_DEFAULT}
+)""",
+    "CREATE INDEX idx_task_cache_hits_run_id ON task_cache_hits(run_id)",
+    f"""
+CREATE TRIGGER task_cache_hits_count AFTER INSERT ON task_cache_hits
+FOR EACH ROW
+BEGIN
+    UPDATE runs SET
+        tasks_cached = tasks_cached + 1,
+        updated_at = {next_time_sql("updated_at", "NEW.created_at")}
+    WHERE id = NEW.run_id;
+END""",
+)
+
 #: Forward-only migrations: version -> statements. Each runs once, in its own transaction.
-MIGRATIONS: dict[int, tuple[str, ...]] = {1: MIGRATION_1}
+MIGRATIONS: dict[int, tuple[str, ...]] = {1: MIGRATION_1, 2: MIGRATION_2}
 #: Where an attempt ran (docs/dask.md): the worker's address, NULL on this machine.
 MIGRATION_TASK_HOST: tuple[str, ...] = ("ALTER TABLE task_executions ADD COLUMN hostname TEXT",)
 MIGRATIONS[max(MIGRATIONS) + 1] = MIGRATION_TASK_HOST

@@ -35,6 +35,7 @@ def _overview(diff: RunDiff, style: Style) -> str:
         ("Success", a.tasks_success, b.tasks_success),
         ("Failed", a.tasks_failed, b.tasks_failed),
         ("Skipped", a.tasks_skipped, b.tasks_skipped),
+        ("Up to date", a.tasks_cached, b.tasks_cached),
         ("Resumes", a.resume_count, b.resume_count),
     ]
     rows = [("  " + k, va, vb, "~" if va != vb else "") for k, va, vb in values]

@@ -10,18 +10,28 @@ from typing import Any
 import click
 
 from wf.cli.context import app_context
-from wf.cli.fmt import Style, supports_unicode, use_colour
-from wf.dag import load_dag
+from wf.cli.fmt import Style, short_id, supports_unicode, use_colour
+from wf.dag import DAG, load_dag
 from wf.errors import UsageError
 from wf.files import write_private_file
 
 FORMATS = ("ascii", "dot", "html", "mermaid", "json")
 
 
-def _run_states(run_id: str) -> dict[str, str]:
-    store = app_context().store()
+def _run_states(run_id: str, dag: DAG) -> dict[str, str]:
+    """The latest state per node in RUN_ID; warns when the run is of another workflow."""
+    app = app_context()
+    store = app.store()
     run = store.get_run(run_id)
-    return {te.task_id: str(te.state) for te in store.latest_task_executions(run.id)}
+    if run.workflow_name != dag.name:
+        app.diag(
+            "warn",
+            f"run {short_id(run.id)} is a run of workflow {run.workflow_name!r}, not "
+            f"{dag.name!r}: only nodes with the same ID are coloured",
+        )
+    from wf.inspection import node_states
+
+    return node_states(store, run.id)
 
 
 @click.command("graph")
@@ -72,14 +82,14 @@ def command(
     from wf.dag.render import render
 
     app = app_context()
-    dag = load_dag(workflow, workflows_dir=app.config.workflows_dir)
+    dag = load_dag(workflow, workflows_dir=app.config.workflows_dir, pools=app.config.pools)
     for warning in dag.warnings:
         app.diag("warn", warning)
     if highlight:
         from wf.dag.render import resolve_highlight
 
         resolve_highlight(dag, highlight)  # an unknown task is a usage error before rendering
-    states = _run_states(run_id) if run_id else None
+    states = _run_states(run_id, dag) if run_id else None
     opts: dict[str, Any] = {"states": states}
     if fmt == "ascii":
         opts.update(

@@ -69,11 +69,22 @@ def render_health(report: HealthReport, style: Style) -> str:
     lines += [
         f"Log disk usage:  {human_bytes(report.log_disk_bytes)}",
         f"Success rate 7d: {'no data' if rate < 0 else f'{rate * 100:.1f}%'}",
+        f"Cache:           {cache_text(report)}",
         style.paint(f"{style.sym('bullet')} System is healthy", "green")
         if report.healthy
         else style.paint(f"{style.sym('bullet')} System needs attention", "yellow"),
     ]
     return "\n".join(lines)
+
+
+def cache_text(report: HealthReport) -> str:
+    """The size of the incremental-run cache (docs/caching.md), or ``-`` without a database."""
+    if not report.database_ok:
+        return "-"
+    return (
+        f"{report.cache_records} record(s) of {report.cache_workflows} workflow(s), "
+        f"{human_bytes(report.cache_bytes)}; {report.cache_file_hashes} file hash(es)"
+    )
 
 
 @click.command("health")

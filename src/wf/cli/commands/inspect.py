@@ -7,8 +7,8 @@ import json
 import click
 
 from wf.cli.context import app_context
-from wf.cli.fmt import Style, cut, local_time, render_table, table_duration
-from wf.inspection import Inspection, inspect_run
+from wf.cli.fmt import Style, cut, local_time, render_table, short_id, table_duration
+from wf.inspection import Inspection, cached_nodes, inspect_run
 
 ERROR_WIDTH = 60
 VALUE_WIDTH = 48
@@ -48,7 +48,8 @@ def _metadata(insp: Inspection, style: Style) -> list[str]:
         (
             "Tasks",
             f"{run.total_tasks} total, {run.tasks_success} success, {run.tasks_failed} failed, "
-            f"{run.tasks_skipped} skipped (attempts)",
+            f"{run.tasks_skipped} skipped (attempts)"
+            + (f", {run.tasks_cached} up to date" if run.tasks_cached else ""),
         ),
         ("Resumes", resumes),
         ("Tags", ", ".join(run.tags) or "-"),
@@ -61,10 +62,13 @@ def _metadata(insp: Inspection, style: Style) -> list[str]:
 
 
 def _tasks(insp: Inspection, style: Style) -> list[str]:
-    if not insp.latest:
+    cached = cached_nodes(insp.latest, insp.cached)
+    if not insp.latest and not cached:
         return ["(no task executions)"]
-    rows = []
+    rows: list[tuple[object, ...]] = []
     for te in insp.latest:
+        if te.task_id in cached:
+            continue
         error = clip(te.error_message, ERROR_WIDTH, style) or "-"
         if te.output_truncated:
             error += " +trunc"
@@ -76,6 +80,17 @@ def _tasks(insp: Inspection, style: Style) -> list[str]:
                 te.attempt,
                 "-" if te.exit_code is None else te.exit_code,
                 error,
+            )
+        )
+    for hit in cached.values():
+        rows.append(
+            (
+                hit.task_id,
+                f"{style.task_icon('cached')} cached",
+                "-",
+                "-",
+                "-",
+                f"up to date (as of run {short_id(hit.source_run_id)})",
             )
         )
     headers = ["TASK", "STATUS", "DURATION", "ATTEMPT", "EXIT CODE", "ERROR"]

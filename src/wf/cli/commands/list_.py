@@ -18,7 +18,7 @@ def command(as_json: bool, detailed: bool) -> int:
     """List the workflows in the workflows directory with their task counts."""
     app = app_context()
     directory = app.config.workflows_dir
-    infos = [describe_workflow(p) for p in workflow_files(directory)]
+    infos = [describe_workflow(p, pools=app.config.pools) for p in workflow_files(directory)]
     stats = app.store().workflow_stats() if detailed and infos else {}
     if as_json:
         items = []

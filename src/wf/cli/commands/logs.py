@@ -8,7 +8,7 @@ import click
 
 from wf.cli.context import app_context
 from wf.cli.exitcodes import ExitCode
-from wf.cli.fmt import local_time
+from wf.cli.fmt import cut, local_time, render_table, table_duration
 from wf.logs import FollowedFile, read_lines
 from wf.storage import TERMINAL_RUN_STATUSES, Run, Store, TaskExecution
 
@@ -60,6 +60,22 @@ def _one_task(run: Run, task: str, rows: list[TaskExecution], tail: int) -> None
     duration = "-" if latest.duration_ms is None else f"{latest.duration_ms / 1000:.3f}s"
     click.echo(f"Duration:  {duration}")
     click.echo(f"Exit Code: {'N/A' if latest.exit_code is None else latest.exit_code}")
+    click.echo("--- Attempts ---")
+    several = len({r.task_id for r in rows}) > 1
+    headers = ["TASK"] if several else []
+    headers += ["ATTEMPT", "STATUS", "EXIT CODE", "DURATION", "ERROR"]
+    cells: list[list[object]] = [
+        ([row.task_id] if several else [])
+        + [
+            row.attempt,
+            row.state,
+            "N/A" if row.exit_code is None else row.exit_code,
+            table_duration(row.duration_ms),
+            cut(row.error_message, 80) or "-",
+        ]
+        for row in rows
+    ]
+    click.echo(render_table(headers, cells))
     click.echo("--- Output ---")
     for row in rows:
         label = (
@@ -126,8 +142,12 @@ def command(run_id: str, task: str | None, follow: bool, tail: int, attempt: int
     if not rows:
         click.echo(f"No task executions found for run '{run.id}'")
         return 0
+    if not selected:  # only --attempt can leave nothing selected here
+        where = f"for {task}" if task is not None else f"in run '{run.id}'"
+        click.echo(f"Error: attempt {attempt} not found {where}", err=True)
+        return ExitCode.FAILURE
     if task is None:
         _whole_run(run, selected, tail)
     else:
-        _one_task(run, task, selected or rows, tail)
+        _one_task(run, task, selected, tail)
     return 0

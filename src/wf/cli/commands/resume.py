@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import Any
 
 import click
 
@@ -13,6 +13,7 @@ from wf.cli.session import (
     CancelRequest,
     choose_mode,
     choose_runner,
+    debug_plan,
     make_executor,
     make_progress,
     parse_timeout,
@@ -24,10 +25,14 @@ from wf.errors import ResumeError
 from wf.storage import RESUMABLE_RUN_STATUSES
 
 
+def _resume_options(func: Any) -> Any:
+    """The run options, with help that speaks of the resumed run."""
+    return mode_options(run_options(func, resume=True), resume=True)
+
+
 @click.command("resume")
 @click.argument("run_id")
-@mode_options
-@run_options
+@_resume_options
 @click.option(
     "--from",
     "from_task",
@@ -66,11 +71,20 @@ def command(
     only: tuple[str, ...],
     rerun: tuple[str, ...],
 ) -> int:
-    """Resume RUN_ID (a unique prefix is enough) in its own mode, unless a flag overrides it.
+    """Finish RUN_ID, a failed, cancelled or interrupted run (a unique prefix is enough).
 
-    Unchanged successful tasks are reused; failed, cancelled, skipped and changed ones run.
+    The workflow is loaded again from the run's file (or from the source stored with the run),
+    the variables are restored, unchanged successful tasks are reused, and failed, cancelled,
+    skipped and changed ones run again, in the same run. The run's stored mode, concurrency
+    and clean-env setting apply unless a flag overrides them. There is no plan (--dry-run).
+
+    \b
+    Examples:
+      wf resume 3MhOQCKI
+      wf resume 3MhOQCKI --rerun extract -j 4
+      wf resume 3MhOQCKI --only 'load[region=eu],report'
     """
-    from wf.dag import load_dag
+    from wf.executor.rundag import load_run_dag
 
     app = app_context()
     runner = choose_runner(
@@ -93,11 +107,11 @@ def command(
         mode = "work_stealing"  # the Dask executor schedules work-stealing over the cluster
     runtime_vars = parse_vars(variables)
     deadline = parse_timeout(timeout)
-    # The stored absolute path is loaded as a path (SPEC §1.1 rule 4, §6.3): a file that is
-    # gone is "workflow not found: PATH", never a workflow-name error.
-    dag = load_dag(Path(run.workflow_file))
+    # its workflow file, or the source kept with the run
+    dag = load_run_dag(store, run, pools=app.config.pools)
     for warning in dag.warnings:
         app.diag("warn", warning)
+    debug_plan(app, dag, mode, workers, schedule)
     engine = make_executor(
         app, store, runner, mode, workers, schedule, explicit_workers=jobs or max_parallel
     )
@@ -109,7 +123,8 @@ def command(
     progress = make_progress(dag, mode, plain=plain, as_json=as_json, resume=True, banner=banner)
     cancel = CancelRequest()
     try:
-        with signal_cancel(cancel, quiet=as_json):
+        notify = progress.notice if progress is not None else None
+        with signal_cancel(cancel, quiet=as_json, notify=notify):
             final = engine.resume(
                 run.id,
                 progress=progress,

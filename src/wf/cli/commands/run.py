@@ -8,10 +8,12 @@ from typing import Any
 import click
 
 from wf.cli.context import app_context
+from wf.cli.fmt import plural
 from wf.cli.session import (
     CancelRequest,
     choose_mode,
     choose_runner,
+    debug_plan,
     make_executor,
     make_progress,
     parse_timeout,
@@ -20,12 +22,18 @@ from wf.cli.session import (
     signal_cancel,
 )
 from wf.dag import DAG, load_dag
+from wf.dag.unset import unset_variable_warnings
+from wf.executor.cache import CacheOptions, Explanation, explain_plan
 
 
-def mode_options(func: Any) -> Any:
+def mode_options(func: Any, *, resume: bool = False) -> Any:
     """The executor-selection flags shared by run and resume."""
     options = [
-        click.option("--sequential", is_flag=True, help="Run one task at a time (default)."),
+        click.option(
+            "--sequential",
+            is_flag=True,
+            help="Run one task at a time" + ("." if resume else " (default)."),
+        ),
         click.option("--parallel", is_flag=True, help="Run level by level, in parallel."),
         click.option(
             "--work-stealing",
@@ -51,7 +59,9 @@ def mode_options(func: Any) -> Any:
             "--max-parallel",
             type=int,
             metavar="N",
-            help="Concurrency of the parallel modes (default: config, else 4).",
+            help="Concurrency of the parallel modes (default: "
+            + ("the run's stored value; 0 means the same" if resume else "config, else 4")
+            + ").",
         ),
         click.option(
             "--executor",
@@ -71,7 +81,7 @@ def mode_options(func: Any) -> Any:
     return func
 
 
-def run_options(func: Any) -> Any:
+def run_options(func: Any, *, resume: bool = False) -> Any:
     """Options shared by run and resume."""
     options = [
         click.option(
@@ -82,18 +92,25 @@ def run_options(func: Any) -> Any:
             help="Set a variable (repeatable).",
         ),
         click.option(
-            "--timeout", metavar="DURATION", help="Cancel the run after DURATION (e.g. 90s, 1h30m)."
+            "--timeout",
+            metavar="DURATION",
+            help=f"Cancel the {'resume' if resume else 'run'} after DURATION (e.g. 90s, 1h30m).",
         ),
         click.option("--print-output", is_flag=True, help="Print each task's output."),
         click.option(
-            "--clean-env", is_flag=True, help="Start every task with an empty environment."
+            "--clean-env",
+            is_flag=True,
+            help="Start every task with an empty environment"
+            + (" (default: the run's stored setting)." if resume else "."),
         ),
         click.option("--plain", is_flag=True, help="Plain progress lines, even on a terminal."),
         click.option(
             "--json",
             "as_json",
             is_flag=True,
-            help="No progress; print the result (or the plan) as JSON.",
+            help="No progress; print the result as JSON."
+            if resume
+            else "No progress; print the result (or the plan) as JSON.",
         ),
     ]
     for option in reversed(options):
@@ -110,13 +127,19 @@ def plan_text(dag: DAG, mode: str, workers: int) -> str:
         f"Total Tasks: {dag.total_tasks}",
         f"Execution Levels: {len(dag.levels)}",
     ]
+    if dag.pools:
+        shown = ", ".join(f"{name} = {capacity}" for name, capacity in sorted(dag.pools.items()))
+        lines.append(f"Pools: {shown}")
     for i, level in enumerate(dag.levels):
-        lines.append(f"Level {i} ({len(level)} tasks):")
+        lines.append(f"Level {i} ({plural(len(level), 'task')}):")
         for node_id in level:
             node = dag.nodes[node_id]
             lines.append(f"  - {node_id}" + (" [PARALLEL]" if node.can_run_in_parallel else ""))
             if node.task.condition:
                 lines.append(f"    Condition: {node.task.condition}")
+            if node.task.pools:
+                weights = ", ".join(f"{p} = {w}" for p, w in sorted(node.task.pools.items()))
+                lines.append(f"    Pools: {weights}")
     return "\n".join(lines)
 
 
@@ -130,6 +153,7 @@ def plan_json(dag: DAG, mode: str, workers: int) -> dict[str, Any]:
         "max_parallel": workers,
         "global_trap": dag.global_trap.task.id if dag.global_trap is not None else None,
         "forensic_tasks": sorted(dag.forensic_tasks),
+        "pools": dict(sorted(dag.pools.items())),
         "levels": [
             {
                 "level": i,
@@ -140,6 +164,7 @@ def plan_json(dag: DAG, mode: str, workers: int) -> dict[str, Any]:
                         "can_run_in_parallel": dag.nodes[node_id].can_run_in_parallel,
                         "depends_on": list(dag.nodes[node_id].dependencies),
                         "condition": dag.nodes[node_id].task.condition or None,
+                        "pools": dict(dag.nodes[node_id].task.pools),
                     }
                     for node_id in level
                 ],
@@ -149,14 +174,45 @@ def plan_json(dag: DAG, mode: str, workers: int) -> dict[str, Any]:
     }
 
 
+def explain_text(explanations: list[Explanation]) -> str:
+    """The ``--explain`` section: per node, whether it would run and the first reason."""
+    lines = ["=== EXPLAIN ==="]
+    for item in explanations:
+        verdict = "run " if item.run else "skip"
+        lines.append(f"{verdict}  {item.node_id:<24} {item.reason}")
+    would = sum(1 for item in explanations if item.run)
+    lines.append(f"{would} of {len(explanations)} task(s) would run")
+    return "\n".join(lines)
+
+
 @click.command("run")
 @click.argument("workflow")
-@click.option("--dry-run", is_flag=True, help="Print the plan; run nothing, open no database.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Print the plan; run nothing, open no database (except to --explain).",
+)
+@click.option("--force", is_flag=True, help="Ignore every cache record: run all tasks.")
+@click.option(
+    "--force-task",
+    "force_tasks",
+    multiple=True,
+    metavar="TASK",
+    help="Ignore TASK's cache record (repeatable; a matrix base name forces its expansions).",
+)
+@click.option(
+    "--explain",
+    is_flag=True,
+    help="Say why each task runs or is up to date (with --dry-run: without running).",
+)
 @mode_options
 @run_options
 def command(
     workflow: str,
     dry_run: bool,
+    force: bool,
+    force_tasks: tuple[str, ...],
+    explain: bool,
     sequential: bool,
     parallel: bool,
     work_stealing: bool,
@@ -180,6 +236,8 @@ def command(
       wf run ./deploy.toml --var env=prod -j 4
       wf run etl --dry-run
       wf run etl --executor dask --scheduler tcp://10.0.0.5:8786
+      wf run build --dry-run --explain
+      wf run build --force-task compile
     """
     app = app_context()
     runner = choose_runner(
@@ -197,24 +255,50 @@ def command(
         mode = "work_stealing"  # the Dask executor schedules work-stealing over the cluster
     runtime_vars = parse_vars(variables)
     deadline = parse_timeout(timeout)
-    dag = load_dag(workflow, workflows_dir=app.config.workflows_dir)
-    for warning in dag.warnings:
+    dag = load_dag(workflow, workflows_dir=app.config.workflows_dir, pools=app.config.pools)
+    for warning in dag.warnings + unset_variable_warnings(dag, runtime_vars):
         app.diag("warn", warning)
+    from wf.resume import expand_names
+
+    cache = CacheOptions(
+        force=force,
+        force_tasks=frozenset(expand_names(dag, list(force_tasks), "force-task")),
+        explain=explain,
+    )
     if dry_run:
+        explained = None
+        if explain:
+            explained = explain_plan(
+                app.store(), dag, options=cache, runtime_vars=runtime_vars, clean_env=clean_env
+            )
         if as_json:
-            click.echo(json.dumps(plan_json(dag, mode, workers), indent=2, ensure_ascii=False))
+            plan = plan_json(dag, mode, workers)
+            if explained is not None:
+                plan["explain"] = [item.to_dict() for item in explained]
+            click.echo(json.dumps(plan, indent=2, ensure_ascii=False))
         else:
             click.echo(plan_text(dag, mode, workers))
+            if explained is not None:
+                click.echo(explain_text(explained))
         click.echo("No tasks were executed.", err=as_json)
         return 0
     store = app.store()
+    debug_plan(app, dag, mode, workers, schedule)
     engine = make_executor(
-        app, store, runner, mode, workers, schedule, explicit_workers=jobs or max_parallel
+        app,
+        store,
+        runner,
+        mode,
+        workers,
+        schedule,
+        explicit_workers=jobs or max_parallel,
+        cache=cache,
     )
-    progress = make_progress(dag, mode, plain=plain, as_json=as_json, resume=False)
+    progress = make_progress(dag, mode, plain=plain, as_json=as_json, resume=False, explain=explain)
     cancel = CancelRequest()
     try:
-        with signal_cancel(cancel, quiet=as_json):
+        notify = progress.notice if progress is not None else None
+        with signal_cancel(cancel, quiet=as_json, notify=notify):
             run = engine.execute(
                 dag,
                 progress=progress,

@@ -9,12 +9,16 @@ import click
 
 from wf.cli.context import app_context
 from wf.cli.dates import local_day_end, local_day_start
-from wf.cli.fmt import Style, local_time, render_table, short_id, table_duration
+from wf.cli.fmt import Style, cut, local_time, render_table, short_id, table_duration
 from wf.errors import UsageError
+from wf.history import SORTS, SQL_INT_MAX, RunFilters, RunPage, list_history
+from wf.inspection import cached_nodes
 from wf.storage import Run, RunStatus, RunSummary, Store
 
-SORTS = ("time", "name", "workflow", "duration", "tasks", "status")
-SQL_INT_MAX = 2**63 - 1  # the largest SQLite INTEGER
+ATTEMPTS_NOTE = (
+    "SUCCESS, FAILED and SKIPPED count attempts: a task that failed once and then succeeded "
+    "adds 1 to each of FAILED and SUCCESS."
+)
 
 
 def summary_box(summary: RunSummary, *, unicode: bool = True) -> str:
@@ -39,28 +43,6 @@ def summary_box(summary: RunSummary, *, unicode: bool = True) -> str:
     return "\n".join(out)
 
 
-def run_json(run: Run) -> dict[str, Any]:
-    """One run in ``wf runs --json``."""
-    data = run.to_dict()
-    return {
-        "id": run.id,
-        "workflow": run.workflow_name,
-        "status": str(run.status),
-        "started_at": data["start_time"],
-        "ended_at": data["end_time"],
-        "duration_ms": run.duration_ms,
-        "total_tasks": run.total_tasks,
-        "tasks_success": run.tasks_success,
-        "tasks_failed": run.tasks_failed,
-        "tasks_skipped": run.tasks_skipped,
-        "execution_mode": str(run.execution_mode),
-        "max_parallel": run.max_parallel,
-        "resume_count": run.resume_count,
-        "tags": list(run.tags),
-        "error": run.error,
-    }
-
-
 def _detailed(run: Run, store: Store, style: Style) -> str:
     cache = store.get_dag_cache(run.id)
     fields = [
@@ -75,7 +57,8 @@ def _detailed(run: Run, store: Store, style: Style) -> str:
         (
             "Tasks",
             f"{run.total_tasks} total, {run.tasks_success} success, "
-            f"{run.tasks_failed} failed, {run.tasks_skipped} skipped (attempts)",
+            f"{run.tasks_failed} failed, {run.tasks_skipped} skipped (attempts)"
+            + (f", {run.tasks_cached} up to date" if run.tasks_cached else ""),
         ),
         (
             "Resumes",
@@ -92,8 +75,21 @@ def _detailed(run: Run, store: Store, style: Style) -> str:
     return "\n".join([f"── run {short_id(run.id)} " + "─" * 40, *body])
 
 
+def _node_ids(store: Store, run_id: str) -> list[str]:
+    """The run's node IDs in execution order, from its DAG cache (empty when absent)."""
+    cache = store.get_dag_cache(run_id)
+    if cache is None:
+        return []
+    try:
+        nodes = json.loads(cache.dag_json).get("nodes", [])
+        return [str(node["id"]) for node in nodes]
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return []
+
+
 def _run_tasks(run: Run, store: Store, style: Style, *, failed_only: bool) -> str:
-    """``--tasks``: each node's latest row; ``--logs``: the failed ones with their logs."""
+    """``--tasks``: each node's latest row, and the nodes that never started; ``--logs``: the
+    failed ones with their exit code, error and log."""
     head = f"{short_id(run.id)}  {run.workflow_name}  {style.run_status(str(run.status))}"
     rows = store.latest_task_executions(run.id, include_forensic=False)
     if failed_only:
@@ -101,10 +97,16 @@ def _run_tasks(run: Run, store: Store, style: Style, *, failed_only: bool) -> st
         if not failed:
             return head + "\n  (no failed tasks)"
         cells: list[tuple[object, ...]] = [
-            (f"  {te.task_id}", "-" if te.exit_code is None else te.exit_code, te.log_path or "-")
+            (
+                f"  {te.task_id}",
+                "-" if te.exit_code is None else te.exit_code,
+                cut(te.error_message, 60) or "-",
+                te.log_path or "-",
+            )
             for te in failed
         ]
-        return head + "\n" + render_table(["  TASK", "EXIT CODE", "LOG"], cells)
+        return head + "\n" + render_table(["  TASK", "EXIT CODE", "ERROR", "LOG"], cells)
+    cached = cached_nodes(rows, store.list_cache_hits(run.id)) if run.tasks_cached else {}
     cells = [
         (
             f"  {te.task_id}",
@@ -113,7 +115,15 @@ def _run_tasks(run: Run, store: Store, style: Style, *, failed_only: bool) -> st
             table_duration(te.duration_ms),
         )
         for te in rows
+        if te.task_id not in cached
     ]
+    seen = {te.task_id for te in rows}
+    cells += [
+        (f"  {node_id}", f"{style.task_icon('pending')} not started", "-", "-")
+        for node_id in _node_ids(store, run.id)
+        if node_id not in seen and node_id not in cached
+    ]
+    cells += [(f"  {node}", f"{style.task_icon('cached')} cached", "-", "-") for node in cached]
     return head + "\n" + render_table(["  TASK", "STATUS", "ATTEMPT", "DURATION"], cells)
 
 
@@ -138,8 +148,15 @@ def _run_tasks(run: Run, store: Store, style: Style, *, failed_only: bool) -> st
 @click.option("-d", "--detailed", is_flag=True, help="One box per run with every field.")
 @click.option("--stats", is_flag=True, help="Only the summary.")
 @click.option("--timeline", is_flag=True, help="One line per run, no summary.")
-@click.option("--tasks", "show_tasks", is_flag=True, help="Per run, each task's latest state.")
-@click.option("--logs", "show_logs", is_flag=True, help="Per run, the failed tasks and logs.")
+@click.option(
+    "--tasks",
+    "show_tasks",
+    is_flag=True,
+    help="Per run, each task's latest state (and tasks never started).",
+)
+@click.option(
+    "--logs", "show_logs", is_flag=True, help="Per run, the failed tasks: exit code, error and log."
+)
 def command(
     workflow: str | None,
     status: str | None,
@@ -157,7 +174,10 @@ def command(
     show_tasks: bool,
     show_logs: bool,
 ) -> int:
-    """List past runs, newest first, with a summary of all matching runs."""
+    """List past runs, newest first, with a summary of all matching runs.
+
+    The SUCCESS, FAILED and SKIPPED columns count attempts, not tasks.
+    """
     if status is not None and status not in {s.value for s in RunStatus}:
         raise UsageError(f"invalid status: {status}")
     if sort not in SORTS:
@@ -177,13 +197,10 @@ def command(
         seconds = parse_timeout(min_duration, "--min-duration") or 0
         filters["min_duration_ms"] = round(seconds * 1000)
     store = app_context().store()
-    summary = store.run_summary(**filters)
-    runs = store.list_runs(
-        **filters, limit=limit, offset=offset, sort="name" if sort == "workflow" else sort
-    )
+    listing = list_history(store, RunFilters(**filters), RunPage(limit, offset, sort))
+    summary, runs = listing.summary, listing.runs
     if as_json:
-        payload = {"summary": summary.to_dict(), "runs": [run_json(r) for r in runs]}
-        click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
+        click.echo(json.dumps(listing.to_dict(), indent=2, ensure_ascii=False))
         return 0
     if summary.total_runs == 0:
         click.echo("No runs found matching the criteria")
@@ -219,6 +236,7 @@ def command(
                 run.tasks_success,
                 run.tasks_failed,
                 run.tasks_skipped,
+                run.tasks_cached,
             )
             for run in runs
         ]
@@ -234,10 +252,12 @@ def command(
                     "SUCCESS",
                     "FAILED",
                     "SKIPPED",
+                    "CACHED",
                 ],
                 table,
             )
         )
+        click.echo(ATTEMPTS_NOTE)
     shown_to = offset + len(runs)
     if summary.total_runs > len(runs):
         click.echo(

@@ -8,7 +8,7 @@ import click
 
 from wf.cli.context import app_context
 from wf.cli.exitcodes import ExitCode
-from wf.cli.fmt import Style, render_table
+from wf.cli.fmt import Style, plural, render_table
 from wf.validation import ValidationResult, validate_workflow, workflow_files
 
 
@@ -21,7 +21,7 @@ def _print_one(result: ValidationResult, style: Style) -> None:
     click.echo(f"{mark} {result.name}")
     click.echo(f"Tasks: {result.task_count}")
     if result.parallelisable_tasks:
-        click.echo(f"Parallelisable: {result.parallelisable_tasks} tasks")
+        click.echo(f"Parallelisable: {plural(result.parallelisable_tasks, 'task')}")
     if result.valid:
         click.echo(f"Execution Levels: {len(result.execution_levels)}")
         for i, level in enumerate(result.execution_levels):
@@ -62,10 +62,14 @@ def command(workflow: str | None, as_json: bool, store: bool) -> int:
     """
     app = app_context()
     if workflow is not None:
-        results = [validate_workflow(workflow, workflows_dir=app.config.workflows_dir)]
+        results = [
+            validate_workflow(
+                workflow, workflows_dir=app.config.workflows_dir, pools=app.config.pools
+            )
+        ]
     else:
         directory = app.config.workflows_dir
-        results = [validate_workflow(p) for p in workflow_files(directory)]
+        results = [validate_workflow(p, pools=app.config.pools) for p in workflow_files(directory)]
     problems: list[str] = []
     if store:
         _check_store(problems)
@@ -99,6 +103,6 @@ def command(workflow: str | None, as_json: bool, store: bool) -> int:
         if workflow is not None:
             click.echo(f"Error: validation failed for workflow '{invalid[0].name}'", err=True)
         else:
-            click.echo(f"Error: {len(invalid)} workflow(s) failed validation", err=True)
+            click.echo(f"Error: {plural(len(invalid), 'workflow')} failed validation", err=True)
         return ExitCode.USAGE
     return ExitCode.FAILURE if problems else ExitCode.OK

@@ -24,6 +24,7 @@ STATE_COLOURS = {
     "ready": BLUE,
     "skipped": DIM,
     "cancelled": CYAN,
+    "cached": GREEN,
 }
 
 _UNICODE = {

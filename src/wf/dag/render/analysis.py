@@ -9,7 +9,16 @@ from dataclasses import dataclass
 from wf.dag.model import DAG, Node
 from wf.errors import UsageError
 
-TASK_STATES = ("pending", "ready", "running", "success", "failed", "skipped", "cancelled")
+TASK_STATES = (
+    "pending",
+    "ready",
+    "running",
+    "success",
+    "failed",
+    "skipped",
+    "cancelled",
+    "cached",
+)
 
 STATE_ICONS = {
     "success": "✓",
@@ -19,6 +28,7 @@ STATE_ICONS = {
     "ready": "→",
     "skipped": "⊘",
     "cancelled": "⊗",
+    "cached": "≡",
 }
 STATE_ICONS_ASCII = {
     "success": "OK",
@@ -28,6 +38,7 @@ STATE_ICONS_ASCII = {
     "ready": "->",
     "skipped": "-",
     "cancelled": "!",
+    "cached": "=",
 }
 
 KIND_ROOT = "root"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
@@ -133,13 +133,31 @@ def _legend(dag: DAG, states: Mapping[str, str]) -> str:
     return f'<div class="legend">{"".join(items)}</div>' if items else ""
 
 
+def graph_stylesheet() -> str:
+    """The page's stylesheet, state colours included: static text, the same for every graph."""
+    return f"{STYLE}\n{_state_css()}\n"
+
+
+def graph_script() -> str:
+    """The page's script (pan, zoom, hover details, lineage): static text, no data."""
+    return SCRIPT
+
+
 def render_html(
-    dag: DAG, *, states: Mapping[str, str] | None = None, highlight: str | None = None
+    dag: DAG,
+    *,
+    states: Mapping[str, str] | None = None,
+    highlight: str | None = None,
+    stylesheets: Sequence[str] = (),
+    scripts: Sequence[str] = (),
 ) -> str:
     """A single offline HTML page: SVG laid out by wf, with pan, zoom, hover details and
     click-to-trace lineage. Every value from the workflow is escaped; nothing is fetched.
 
-    ``highlight`` pre-selects a node or task as if it had been clicked.
+    ``highlight`` pre-selects a node or task as if it had been clicked. With ``stylesheets``
+    and ``scripts`` (URLs), the page links them instead of inlining ``graph_stylesheet()`` and
+    ``graph_script()``: the web UI serves those files, so that its ``default-src 'self'`` policy
+    holds; the page then carries no policy of its own (the server sends it).
     """
     states = states or {}
     lit = resolve_highlight(dag, highlight) if highlight else None
@@ -193,18 +211,22 @@ def render_html(
     description = (
         f'<p class="desc">{escape(dag.description.strip())}</p>' if dag.description else ""
     )
+    if stylesheets or scripts:
+        policy = ""
+        style = "".join(f'<link rel="stylesheet" href="{escape(url)}">\n' for url in stylesheets)
+        script = "".join(f'<script src="{escape(url)}"></script>\n' for url in scripts)
+    else:
+        policy = f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">\n'
+        style = f"<style>{graph_stylesheet()}</style>\n"
+        script = f"<script>{SCRIPT}</script>\n"
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="{_CSP}">
-<meta name="generator" content="wf graph">
+{policy}<meta name="generator" content="wf graph">
 <title>{name} · wf graph</title>
-<style>{STYLE}
-{_state_css()}
-</style>
-</head>
+{style}</head>
 <body>
 <header>
 <h1>{name}</h1>
@@ -234,7 +256,6 @@ orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="{palette.FAILURE_
 <footer>Drag to pan · scroll to zoom · hover a task for details · click a task to trace its \
 ancestors and descendants · Esc clears · F fits</footer>
 <script type="application/json" id="wf-data">{_script_json(data)}</script>
-<script>{SCRIPT}</script>
-</body>
+{script}</body>
 </html>
 """

@@ -22,6 +22,8 @@ STATE_SWATCHES: dict[str, Swatch] = {
     "ready": Swatch("#e0f2fe", "#0369a1", "#0c4a6e"),
     "skipped": Swatch("#f1f5f9", "#64748b", "#334155"),
     "cancelled": Swatch("#cffafe", "#0e7490", "#164e63"),
+    # Up to date (docs/caching.md): a success that did not need to run, paler than success.
+    "cached": Swatch("#f0fdf4", "#4d7c0f", "#365314"),
 }
 UNKNOWN_STATE = Swatch("#f5f5f4", "#78716c", "#292524")
 DEFAULT_NODE = Swatch("#ffffff", "#64748b", "#0f172a")

@@ -1,0 +1,225 @@
+"""The up-to-date rule and each reason of ``--explain`` (docs/caching.md), node by node."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from wf.cache.hashing import RACY_NS
+from wf.contextmap import ContextMap
+from wf.dag.model import TaskDefinition
+from wf.executor.cache import CacheOptions, Decision, RunCache
+from wf.storage.cache import CacheRecord
+
+
+class Node:
+    """One task decided again and again against the records of earlier successes."""
+
+    def __init__(self, base: Path, **task: object) -> None:
+        self.base = base
+        self.task = TaskDefinition(id="build", cmd="make", **task)  # type: ignore[arg-type]
+        self.records: dict[str, CacheRecord] = {}
+        self.ctx = ContextMap()
+
+    def decide(
+        self,
+        *,
+        options: CacheOptions | None = None,
+        cmd: str = "make",
+        dependency_ran: str | None = None,
+        trusted: bool = False,
+    ) -> Decision:
+        return self.decide_with(
+            self.cache(options, trusted), cmd=cmd, dependency_ran=dependency_ran
+        )
+
+    def cache(self, options: CacheOptions | None = None, trusted: bool = False) -> RunCache:
+        cache = RunCache(None, "wf", options, records=self.records)
+        if trusted:
+            cache.hasher._clock_ns = lambda: 2**62  # every file old enough to be trusted
+        return cache
+
+    def decide_with(
+        self, cache: RunCache, *, cmd: str = "make", dependency_ran: str | None = None
+    ) -> Decision:
+        return cache.decide(
+            "build",
+            self.task,
+            cmd=cmd,
+            env={},
+            working_dir="",
+            cwd=str(self.base),
+            clean_env=False,
+            ctx=self.ctx,
+            dependency_ran=dependency_ran,
+        )
+
+    def succeed(self, *, cmd: str = "make", trusted: bool = False) -> Decision:
+        """Decide, then record a success as the lifecycle does."""
+        cache = self.cache(trusted=trusted)
+        decision = self.decide_with(cache, cmd=cmd)
+        cache.remember(decision)
+        record = cache.success_record("build", "run-1", [])
+        assert record is not None
+        self.records["build"] = record
+        return decision
+
+
+def wait_for_clock_tick(base: Path) -> None:
+    """Return once the file-system clock is past every ctime under BASE: a rewrite then gets
+    a new ctime. (A rewrite within the same tick is the racy case that the real clock rules
+    out by never trusting recent files; tests that fake an old clock must wait.)"""
+    newest = max(os.stat(p).st_ctime_ns for p in base.rglob("*"))
+    probe = base.parent / f"{base.name}.probe"
+    while True:
+        probe.write_text("p")
+        if os.stat(probe).st_ctime_ns > newest:
+            return
+
+
+def write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+@pytest.fixture
+def node(tmp_path: Path) -> Node:
+    write(tmp_path / "src/a.c", "int a;")
+    write(tmp_path / "src/b.c", "int b;")
+    write(tmp_path / "out/app", "binary")
+    return Node(tmp_path, inputs=["src/*.c"], outputs=["out/app"])
+
+
+def test_no_inputs_declared(tmp_path: Path) -> None:
+    decision = Node(tmp_path).decide()
+    assert (decision.run, decision.reason) == (True, "no inputs declared")
+
+
+def test_no_earlier_success(node: Node) -> None:
+    assert (node.decide().run, node.decide().reason) == (True, "no earlier success")
+
+
+def test_up_to_date_after_a_success(node: Node) -> None:
+    node.succeed()
+    decision = node.decide()
+    assert (decision.run, decision.reason) == (False, "up to date")
+    assert decision.key == node.records["build"].cache_key
+
+
+def test_forced_by_force_and_by_force_task(node: Node) -> None:
+    node.succeed()
+    assert node.decide(options=CacheOptions(force=True)).reason == "forced"
+    assert node.decide(options=CacheOptions(force_tasks=frozenset({"build"}))).reason == "forced"
+    assert not node.decide(options=CacheOptions(force_tasks=frozenset({"other"}))).run
+
+
+def test_input_changed(node: Node) -> None:
+    node.succeed()
+    write(node.base / "src/b.c", "int B;")
+    assert node.decide().reason == "input changed: src/b.c"
+
+
+def test_input_added(node: Node) -> None:
+    node.succeed()
+    write(node.base / "src/c.c", "int c;")
+    assert node.decide().reason == "input added: src/c.c"
+
+
+def test_input_removed(node: Node) -> None:
+    node.succeed()
+    os.remove(node.base / "src/a.c")
+    assert node.decide().reason == "input removed: src/a.c"
+
+
+def test_output_missing(node: Node) -> None:
+    node.succeed()
+    os.remove(node.base / "out/app")
+    assert node.decide().reason == "output missing: out/app"
+
+
+def test_output_changed(node: Node) -> None:
+    node.succeed()
+    write(node.base / "out/app", "tampered")
+    assert node.decide().reason == "output changed: out/app"
+
+
+def test_command_changed(node: Node) -> None:
+    node.succeed()
+    assert node.decide(cmd="make -j4").reason == "command changed"
+
+
+def test_variable_changed(node: Node) -> None:
+    node.task.cmd = "make REGION={{.region}}"
+    node.ctx.set("__runtime__", "region", "eu")
+    node.succeed(cmd="make REGION=eu")
+    node.ctx = ContextMap()
+    node.ctx.set("__runtime__", "region", "us")
+    assert node.decide(cmd="make REGION=us").reason == "variable changed: region"
+
+
+def test_dependency_ran(node: Node) -> None:
+    node.succeed()
+    assert node.decide(dependency_ran="fetch").reason == "dependency ran: fetch"
+
+
+def test_a_stat_only_check_reads_no_file(node: Node) -> None:
+    node.succeed(trusted=True)
+    cache = node.cache(trusted=True)
+    decision = node.decide_with(cache)
+    assert not decision.run
+    assert cache.hasher.files_read == 0
+
+
+def test_racy_window_is_at_least_a_second() -> None:
+    assert RACY_NS >= 1_000_000_000
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    first=st.dictionaries(
+        st.sampled_from(["a.c", "b.c", "sub/c.c", "sub/deep/d.c"]),
+        st.binary(max_size=8),
+        min_size=1,
+    ),
+    second=st.dictionaries(
+        st.sampled_from(["a.c", "b.c", "sub/c.c", "sub/deep/d.c"]),
+        st.binary(max_size=8),
+        min_size=1,
+    ),
+    trusted=st.booleans(),
+)
+def test_the_cache_never_skips_a_task_whose_inputs_differ(
+    tmp_path_factory: pytest.TempPathFactory,
+    first: dict[str, bytes],
+    second: dict[str, bytes],
+    trusted: bool,
+) -> None:
+    base = tmp_path_factory.mktemp("tree")
+    for name, data in first.items():
+        (base / name).parent.mkdir(parents=True, exist_ok=True)
+        (base / name).write_bytes(data)
+    node = Node(base, inputs=["**/*.c"])
+    node.succeed(trusted=trusted)
+    if trusted:
+        wait_for_clock_tick(base)
+    for name in first:
+        if name not in second:
+            os.remove(base / name)
+    for name, data in second.items():
+        path = base / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if first.get(name) != data:
+            st_before = os.stat(path) if path.exists() else None
+            path.write_bytes(data)
+            if st_before is not None:  # keep mtime, as cp -p or touch -r would
+                os.utime(path, ns=(st_before.st_atime_ns, st_before.st_mtime_ns))
+    decision = node.decide(trusted=trusted)
+    assert decision.run == (first != second), (first, second, decision.reason)
