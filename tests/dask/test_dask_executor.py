@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -321,19 +322,6 @@ def test_an_unreachable_scheduler_is_an_error_before_any_run_exists(tmp_path):
     assert "No runs found" in listed.stdout
 
 
-def test_dask_without_a_scheduler_address_is_a_usage_error(wf, tmp_path):
-    flow = tmp_path / "flow.toml"
-    flow.write_text('[tasks.a]\ncmd = "true"\n')
-    code, _, err = wf("run", str(flow), "--executor", "dask")
-    assert code == 2
-    assert "Error: --executor dask needs a scheduler address" in err
-    code, _, err = wf("run", str(flow), "--scheduler", "tcp://127.0.0.1:1")
-    assert code == 2
-    assert "--scheduler needs --executor dask" in err
-    code, _, err = wf("run", str(flow), "--executor", "dask", "--parallel", "--scheduler", "x")
-    assert code == 2
-
-
 def test_config_selects_dask_and_its_scheduler(wf, cluster, tmp_path, monkeypatch):
     flow = tmp_path / "flow.toml"
     flow.write_text('[tasks.a]\ncmd = "echo via config"\n')
@@ -358,8 +346,19 @@ def test_a_worker_killed_mid_attempt_fails_it_as_lost_and_the_retry_runs_elsewhe
     """)
     executor = dask_executor(store, own_cluster.address, tmp_path)
 
+    def reported_running() -> bool:
+        # The attempt's start is on record (its worker has registered the process group with
+        # its orphan guard before reporting it): only then is the worker killed.
+        with sqlite3.connect(tmp_path / "db" / "wf.db", timeout=10) as db:
+            found = db.execute(
+                "SELECT 1 FROM task_executions WHERE state = 'running' AND hostname IS NOT NULL"
+            ).fetchone()
+        return found is not None
+
     def kill_worker() -> None:
-        os.kill(read_pid(parent), signal.SIGKILL)
+        pid = read_pid(parent)
+        wait_for(reported_running, what="the attempt reported running")
+        os.kill(pid, signal.SIGKILL)
 
     killer = threading.Thread(target=kill_worker, daemon=True)
     killer.start()
