@@ -46,7 +46,7 @@ def test_migration_2_keeps_every_row_of_a_version_1_database(tmp_path: Path) -> 
     assert len(before["runs"]) == 3
     assert len(before["task_executions"]) == 7
     with Store(path) as store:
-        assert store.schema_version() == LATEST_VERSION == 2
+        assert store.schema_version() == LATEST_VERSION
         assert store.quick_check() == ["ok"]
         runs = store.list_runs()
         assert {r.workflow_name for r in runs} == {"demo", "bad"}
@@ -58,10 +58,13 @@ def test_migration_2_keeps_every_row_of_a_version_1_database(tmp_path: Path) -> 
         if table == "runs":  # one more column, every old value intact
             assert [row[:-1] for row in after[table]] == before[table]
             assert all(row[-1] == 0 for row in after[table])
+        elif table == "task_executions":  # migration 3: where the attempt ran, NULL before
+            assert [row[:-1] for row in after[table]] == before[table]
+            assert all(row[-1] is None for row in after[table])
         else:
             assert after[table] == before[table], table
     with Store(path) as store:  # reopening is idempotent
-        assert store.schema_version() == 2
+        assert store.schema_version() == LATEST_VERSION
 
 
 def test_the_migrated_database_keeps_working(tmp_path: Path) -> None:
