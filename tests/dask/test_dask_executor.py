@@ -402,3 +402,19 @@ def test_a_lost_scheduler_fails_the_run_and_it_stays_resumable(
     assert row.error_message == "dask scheduler lost"
     assert rows(store, run.id, "after") == []
     assert run.status in (RunStatus.FAILED, RunStatus.CANCELLED)  # resumable statuses
+
+
+def test_a_process_that_left_the_attempts_session_is_killed_on_the_worker_too(
+    cluster, store, write_dag, tmp_path
+):
+    escaped = tmp_path / "escaped.pid"
+    dag = write_dag(f"""
+        [tasks.escape]
+        cmd = "setsid sh -c 'echo $$ > {escaped}; exec sleep 60' & sleep 60"
+        timeout = "1s"
+        kill_grace = "200ms"
+    """)
+    run = dask_executor(store, cluster.address, tmp_path).execute(dag)
+    assert run.status is RunStatus.FAILED
+    pid = read_pid(escaped)
+    wait_for(lambda: not alive(pid), what="the escaped process killed")

@@ -4,8 +4,9 @@
 the environment it was given plus a worker-side ``WF_OUTPUT`` file, streams output chunks back
 to the client as events while the command runs (``Worker.log_event`` on the run's topic, in
 order with the final ``end`` event), enforces the timeout and kill grace here, and kills the
-whole process group when the client cancels it (``cancel_remote``, run on the worker through
-``Client.run``). The worker's orphan guard kills the group if the worker process dies.
+whole attempt (its group and whatever left it: ``containment``) when the client cancels it
+(``cancel_remote``, run on the worker through ``Client.run``). The worker's orphan guard kills
+the attempt's processes if the worker process dies.
 Imports only the standard library and wf at module level: ``distributed`` is looked up when
 the function runs.
 """
@@ -22,8 +23,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from wf.executor import containment
 from wf.executor.outputs import read_output_file
-from wf.executor.procgroup import group_alive, signal_name, spawn_shell, terminate_group
+from wf.executor.procgroup import group_alive, signal_name, spawn_shell
 from wf.executor.runner import STDOUT_TAIL_BYTES, create_private_file
 from wf.executor.watchdog import WATCHDOG
 
@@ -130,6 +132,7 @@ def run_remote(payload: bytes, topic: str, key: str) -> None:
     from distributed import get_worker
 
     worker = get_worker()
+    containment.become_subreaper()  # orphaned descendants of attempts come back to this worker
     host = str(worker.address)
 
     def send(message: dict[str, Any]) -> None:
@@ -187,13 +190,16 @@ def _run(
         finally:
             os.close(out_w)
             os.close(err_w)
-        WATCHDOG.add(proc.pid)
+        markers = containment.Markers.from_env(env)
+        WATCHDOG.add(proc.pid, markers)
 
         def started() -> None:
             send({"kind": "start", "key": key, "pid": proc.pid, "host": host, "start": start})
 
         try:
-            outcome = _watch(proc, {out_r: True, err_r: False}, payload, stream, control, started)
+            outcome = _watch(
+                proc, {out_r: True, err_r: False}, payload, env, stream, control, started
+            )
         finally:
             WATCHDOG.remove(proc.pid)
         stream.flush()
@@ -229,6 +235,7 @@ def _watch(
     proc: Any,
     fds: dict[int, bool],
     payload: dict[str, Any],
+    env: dict[str, str],
     stream: _Stream,
     control: _Control,
     started: Callable[[], None],
@@ -258,11 +265,14 @@ def _watch(
     terminator: threading.Thread | None = None
     outcome = "exited"
 
+    markers = containment.Markers.from_env(env)
+
     def terminate(hard: bool) -> threading.Thread:
+        # Every process of the attempt, whatever group or session it moved to (as locally).
         thread = threading.Thread(
-            target=terminate_group,
+            target=containment.terminate_attempt,
             args=(proc.pid, float(payload["kill_grace"])),
-            kwargs={"leader": proc, "hard": hard, "kill_now": control},
+            kwargs={"markers": markers, "leader": proc, "hard": hard, "kill_now": control},
             name="wf-remote-terminate",
             daemon=True,
         )
@@ -306,7 +316,8 @@ def _watch(
                     eof_deadline = now + PIPE_EOF_WAIT
                 if fds and now < eof_deadline:
                     continue
-                if group_alive(proc.pid):  # leftovers of the attempt must not outlive it
+                if group_alive(proc.pid) or containment.strays_left(env):
+                    # Leftovers of the attempt must not outlive it.
                     terminator = terminate(False)
                     continue
                 _drain(fds, selector, stream)
