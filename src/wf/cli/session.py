@@ -95,7 +95,7 @@ def signal_cancel(
 
 def parse_vars(values: tuple[str, ...]) -> dict[str, str]:
     """``--var KEY=VALUE`` pairs, split at the first ``=`` and validated."""
-    from wf.executor.executors import runtime_var_problem
+    from wf.executor.runsetup import runtime_var_problem
 
     out: dict[str, str] = {}
     for item in values:

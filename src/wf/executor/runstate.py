@@ -19,7 +19,7 @@ from wf.dag.model import DAG
 from wf.executor.cancel import CancelScope
 from wf.executor.events import EventDispatcher, ProgressEvent, ProgressEventKind
 from wf.executor.writer import StoreWriter
-from wf.storage import ContextSnapshot, Store, TaskExecution
+from wf.storage import ContextSnapshot, ExecutionMode, Store, TaskExecution
 from wf.storage.times import now_utc
 from wf.telemetry import trace_sink, tracing_enabled
 
@@ -96,7 +96,7 @@ class RunState:
     ctx: ContextMap
     run_id: str
     workflow_name: str
-    mode: str
+    mode: ExecutionMode
     settings: EngineSettings
     events: EventDispatcher
     writer: StoreWriter
@@ -108,8 +108,6 @@ class RunState:
     previous: dict[str, TaskExecution] = field(default_factory=dict)
     forced: set[str] = field(default_factory=set)
     forced_by: str = ""
-    #: Nodes known to finish within ``writer.START_DELAY``: their starts may wait for a batch.
-    quick: frozenset[str] = frozenset()
     results: dict[str, NodeResult] = field(default_factory=dict)
     on_final_failure: Callable[[str], None] | None = None
     #: Applies the caller's cancel event and the run deadline (set by the scheduler loop).

@@ -258,7 +258,7 @@ def command(
     dag = load_dag(workflow, workflows_dir=app.config.workflows_dir, pools=app.config.pools)
     for warning in dag.warnings + unset_variable_warnings(dag, runtime_vars):
         app.diag("warn", warning)
-    from wf.resume import expand_names
+    from wf.executor.resume import expand_names
 
     cache = CacheOptions(
         force=force,
