@@ -140,6 +140,7 @@ LAYERS = {
             "history",
             "dates",
             "failure",
+            "cache",
             "rundiff",
             "files",
         ],

@@ -144,7 +144,8 @@ def test_a_workflow_key_is_accepted_exactly_when_the_schema_lists_it(key: str) -
 @given(key=key_names)
 def test_a_task_key_is_accepted_exactly_when_the_schema_lists_it(key: str) -> None:
     example = {k.name: k.example for k in TASK_TABLE}
-    table = {"cmd": "true", key: example.get(key, "x")}
+    needed = SCHEMA["$defs"]["task"]["dependentRequired"].get(key, [])
+    table = {"cmd": "true", **{k: example[k] for k in needed}, key: example.get(key, "x")}
     unknown = any("unknown key" in e for e in _task_errors(table))
     assert unknown == (key not in SCHEMA["$defs"]["task"]["properties"])
     assert _valid(_task_doc(table)) == (key in SCHEMA["$defs"]["task"]["properties"])
@@ -184,9 +185,11 @@ def _as_json(value: object) -> object:
 
 @pytest.mark.parametrize(("key", "value"), _cases(TASK_TABLE), ids=_id)
 def test_task_values_agree(key: Key, value: object) -> None:
-    table = {"cmd": "true", key.name: value}
-    errors = _task_errors(table)
-    _agree(key, value, errors, _valid(_task_doc({"cmd": "true", key.name: _as_json(value)})))
+    # Keys that need others (outputs needs inputs) get those at their examples.
+    needed = SCHEMA["$defs"]["task"]["dependentRequired"].get(key.name, [])
+    base = {"cmd": "true", **{k.name: k.example for k in TASK_TABLE if k.name in needed}}
+    errors = _task_errors({**base, key.name: value})
+    _agree(key, value, errors, _valid(_task_doc({**base, key.name: _as_json(value)})))
 
 
 @pytest.mark.parametrize(("key", "value"), _cases(WORKFLOW_TABLE), ids=_id)

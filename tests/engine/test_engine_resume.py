@@ -24,18 +24,22 @@ def gate(tmp_path):
 
 
 def chain(gate) -> str:
+    # d is independent of b, but b fails only once d is done (it waits for d's marker): in the
+    # concurrent modes, a failure of b while d still ran would cancel d (fail fast).
+    done = gate.parent / "d.done"
     return f"""
         [tasks.a]
         cmd = "echo va"
         register = "x"
         [tasks.b]
-        cmd = 'echo "b saw {{{{.x}}}}"; test -f "{gate}"'
+        cmd = 'echo "b saw {{{{.x}}}}"; until [ -e "$DONE" ]; do sleep 0.01; done; test -f "{gate}"'
+        env = {{ DONE = "{done}" }}
         depends_on = ["a"]
         [tasks.c]
         cmd = "echo c"
         depends_on = ["b"]
         [tasks.d]
-        cmd = "echo d"
+        cmd = 'echo d; touch "{done}"'
     """
 
 

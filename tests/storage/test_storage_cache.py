@@ -36,7 +36,8 @@ def dump(path: Path) -> dict[str, list[tuple[object, ...]]]:
         conn.close()
 
 
-def test_migration_2_keeps_every_row_of_a_version_1_database(tmp_path: Path) -> None:
+def test_migrations_keep_every_row_of_a_version_1_database(tmp_path: Path) -> None:
+    """Migration 2 (the cache) and 3 (the attempt's host) on a database made by version 1."""
     path = tmp_path / "wf.db"
     shutil.copy(V1_DATABASE, path)
     before = dump(path)
@@ -46,7 +47,7 @@ def test_migration_2_keeps_every_row_of_a_version_1_database(tmp_path: Path) -> 
     assert len(before["runs"]) == 3
     assert len(before["task_executions"]) == 7
     with Store(path) as store:
-        assert store.schema_version() == LATEST_VERSION
+        assert store.schema_version() == LATEST_VERSION == 3
         assert store.quick_check() == ["ok"]
         runs = store.list_runs()
         assert {r.workflow_name for r in runs} == {"demo", "bad"}
@@ -58,7 +59,7 @@ def test_migration_2_keeps_every_row_of_a_version_1_database(tmp_path: Path) -> 
         if table == "runs":  # one more column, every old value intact
             assert [row[:-1] for row in after[table]] == before[table]
             assert all(row[-1] == 0 for row in after[table])
-        elif table == "task_executions":  # migration 3: where the attempt ran, NULL before
+        elif table == "task_executions":  # hostname added, NULL: these ran on this machine
             assert [row[:-1] for row in after[table]] == before[table]
             assert all(row[-1] is None for row in after[table])
         else:

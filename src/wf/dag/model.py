@@ -223,14 +223,19 @@ class DAG:
             item["can_run_in_parallel"] = node.can_run_in_parallel
             nodes.append(item)
         out["nodes"] = nodes
-        if not self.file_path and self.source:
-            # A workflow built from text has no file to reload: resume reads this instead.
-            out["workflow_source"] = self.source
         return out
 
     def to_json(self) -> str:
         """``to_dict()`` as compact JSON."""
         return json.dumps(self.to_dict(), separators=(",", ":"), ensure_ascii=False)
+
+    def to_cache_json(self) -> str:
+        """What a run's DAG cache stores: ``to_json()``, plus ``workflow_source`` (the TOML
+        text) for a workflow built from text, which has no file for resume to reload."""
+        data = self.to_dict()
+        if not self.file_path and self.source:
+            data["workflow_source"] = self.source
+        return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
 
 
 class WorkflowNotFoundError(WorkflowError):

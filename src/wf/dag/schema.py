@@ -54,7 +54,7 @@ def _trigger_schema() -> dict[str, Any]:
 
 
 def _task_schema() -> dict[str, Any]:
-    """A task table; forensic tasks have no matrix, dependencies or trap of their own."""
+    """A task table; forensic tasks have no matrix, dependencies, trap, pools or cache keys."""
     forensic = {
         "if": {"properties": {"type": {"const": "forensic"}}, "required": ["type"]},
         "then": {
@@ -64,10 +64,15 @@ def _task_schema() -> dict[str, Any]:
                 "on_failure": {"maxLength": 0},
                 "pool": False,
                 "pools": {"maxProperties": 0},
+                "inputs": {"maxItems": 0},
+                "outputs": {"maxItems": 0},
             }
         },
     }
-    return _closed(TASK_TABLE, required=["cmd"], allOf=[forensic])
+    # A task without inputs always runs, so outputs alone mean nothing (docs/caching.md).
+    return _closed(
+        TASK_TABLE, required=["cmd"], allOf=[forensic], dependentRequired={"outputs": ["inputs"]}
+    )
 
 
 def workflow_schema() -> dict[str, Any]:

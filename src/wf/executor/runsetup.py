@@ -204,7 +204,7 @@ def record_graph(store: Store, run_id: str, dag: DAG) -> None:
     with store.transaction():
         store.upsert_dag_cache(
             run_id,
-            dag.to_json(),
+            dag.to_cache_json(),
             total_nodes=dag.total_tasks,
             total_levels=len(dag.levels),
             has_parallel_tasks=any(len(level) > 1 for level in dag.levels),
