@@ -1,4 +1,4 @@
-"""Resume (SPEC §6.2–6.7): claim a failed, cancelled or interrupted run and finish it.
+"""Resume (docs/resume.md): claim a failed, cancelled or interrupted run and finish it.
 
 The selection flags are planned here, before anything is written; the run itself goes
 through the same path as a new one (``runsetup.run_invocation``), with a ``ResumedRun``
@@ -163,7 +163,7 @@ def resume_run(
     only: list[str] | None = None,
     rerun: list[str] | None = None,
 ) -> Run:
-    """Claim RUN_ID and run what is left of it with EXECUTOR's mode (SPEC §6).
+    """Claim RUN_ID and run what is left of it with EXECUTOR's mode (docs/resume.md).
 
     Everything that can refuse the resume (status, workflow, selection) is checked before the
     runner is opened and the run claimed.
@@ -198,7 +198,7 @@ def resume_run(
 
 @dataclass
 class ResumedRun:
-    """A run claimed for a resume (SPEC §6.2–6.3, §6.7)."""
+    """A run claimed for a resume (docs/resume.md)."""
 
     dag: DAG
     nodes: list[str]
@@ -213,7 +213,7 @@ class ResumedRun:
     timeout: float | None
 
     def open_row(self, executor: _EngineExecutor, session: RunnerSession) -> Run:
-        """The claim (SPEC §6.2), then the run row updated to this invocation's settings."""
+        """The claim, then the run row updated to this invocation's settings."""
         store = executor.store
         pid, host, started_at = current_owner()
         if not store.claim_run_for_resume(
@@ -243,7 +243,7 @@ class ResumedRun:
         }
 
     def prepare(self, rs: RunState, executor: _EngineExecutor) -> None:
-        """Attempt numbers continue; variables are restored, then ``--var``s applied (§6.3)."""
+        """Attempt numbers continue; variables are restored, then ``--var``s applied."""
         rs.seed_attempts(self.highest)
         restore_context(rs, [_to_variable(s) for s in executor.store.latest_variables(rs.run_id)])
         for name, value in (self.runtime_vars or {}).items():
@@ -280,7 +280,7 @@ class ResumedRun:
 
     def outcome(self, rs: RunState, outcome: Outcome) -> Outcome:
         """With ``--from``/``--only`` the run succeeds only if every node's latest state is
-        done (SPEC §6.6)."""
+        done (docs/resume.md, selection flags)."""
         status, error, failed_task = outcome
         if status is not RunStatus.SUCCESS or self.flag not in ("from", "only"):
             return status, error, failed_task

@@ -131,7 +131,7 @@ def run_invocation(executor: _EngineExecutor, opening: Opening, invocation: Invo
 
 @dataclass
 class NewRun:
-    """``execute``: a new run row (SPEC §4.1 steps 2–5)."""
+    """``execute``: a new run row, ``--var``s, ``run_started``."""
 
     dag: DAG
     ctx: ContextMap
@@ -195,7 +195,7 @@ class NewRun:
 
 
 def record_graph(store: Store, run_id: str, dag: DAG) -> None:
-    """§4.1 step 3: the dag_cache row and one task_dependencies row per edge."""
+    """The dag_cache row and one task_dependencies row per edge."""
     edges = [
         (node_id, dep)
         for node_id in dag.sequential_order()
@@ -213,7 +213,7 @@ def record_graph(store: Store, run_id: str, dag: DAG) -> None:
 
 
 def runtime_var_problem(name: str) -> str | None:
-    """Why NAME cannot be a runtime variable (``--var``), or None when it can (§4.1, §9.5)."""
+    """Why NAME cannot be a runtime variable (``--var``), or None when it can."""
     try:
         validate_variable_name(name)
     except SecurityError as exc:
@@ -224,7 +224,7 @@ def runtime_var_problem(name: str) -> str | None:
 
 
 def validate_options(runtime_vars: Mapping[str, str] | None, timeout: float | None) -> None:
-    """§4.1 step 1: raise ValueError before anything is written."""
+    """Check the options: raise ValueError before anything is written."""
     for name in runtime_vars or {}:
         problem = runtime_var_problem(name)
         if problem is not None:
