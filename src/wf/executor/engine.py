@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 
 from wf.contextmap import GLOBAL_FORENSIC_OWNER, ContextMap
 from wf.dag.model import DAG, GLOBAL_TRAP_ID
-from wf.executor.cancel import AttemptCancel, CancelScope
+from wf.executor.cancel import AttemptCancel, CancelScope, CancelToken
 from wf.executor.effects import Sleep, Steps, drive
 from wf.executor.events import ProgressEventKind as K
 from wf.executor.heartbeat import Heartbeat
@@ -85,14 +85,16 @@ class ExternalCancel:
 
     def check(self) -> None:
         """Cancel the run when the caller asked for it or the deadline passed."""
+        event = self._event
+        token = event if isinstance(event, CancelToken) else None
         if self._run_cancel.is_set():
-            if getattr(self._event, "hard", False):
+            if token is not None and token.hard:
                 # A kill-now request (second Ctrl+C) that arrived after the first one.
                 self._run_cancel.cancel(self._run_cancel.reason, hard=True)
             return
-        if self._event is not None and self._event.is_set():
-            reason = getattr(self._event, "reason", None) or API_CANCEL_REASON
-            self._run_cancel.cancel(reason, hard=bool(getattr(self._event, "hard", False)))
+        if event is not None and event.is_set():
+            reason = (token.reason if token is not None else "") or API_CANCEL_REASON
+            self._run_cancel.cancel(reason, hard=token is not None and token.hard)
         elif self._deadline is not None and time.monotonic() >= self._deadline:
             from wf.durations import format_duration
 
