@@ -247,12 +247,12 @@ def test_a_file_planted_where_the_next_wf_output_goes_fails_that_attempt(
 def test_an_exception_inside_a_node_fails_that_node_and_the_run_finishes(
     run_flow: RunFlow, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import wf.executor.lifecycle as lifecycle
+    import wf.executor.attempts as attempts
 
     def boom(_tail: bytes) -> str:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(lifecycle, "register_value", boom)
+    monkeypatch.setattr(attempts, "register_value", boom)
     result = run_flow(
         """
         [tasks.breaks]
