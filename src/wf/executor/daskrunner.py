@@ -34,7 +34,7 @@ from wf.storage import Store
 
 log = logging.getLogger("wf.executor")
 
-CONNECT_TIMEOUT = 8.0  # seconds to reach the scheduler (the whole check stays within 10 s)
+CONNECT_TIMEOUT = 6.0  # seconds to reach the scheduler: with start-up, the error comes within 10 s
 SCHEDULER_LOST_AFTER = 3.0  # seconds without a scheduler connection before the run fails
 #: Seconds past an attempt's timeout (plus kill grace), or past a cancel request, after which
 #: an attempt whose worker says nothing more is given up locally: never a hang.
