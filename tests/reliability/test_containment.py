@@ -174,6 +174,13 @@ def test_the_gnu_timeout_in_the_foreground_dies_with_the_task_timeout(
     assert result.row("slow")["error_message"] == "timed out after 2s"
     assert escaped, "the command under timeout never started"
     assert _survivors(pids) == {}
+    record(
+        "containment",
+        fault="task timeout (timeout 120 cmd in the foreground)",
+        cases=["timeout"],
+        orphans=0,
+        held=True,
+    )
 
 
 def test_a_retry_never_overlaps_its_timed_out_predecessor(

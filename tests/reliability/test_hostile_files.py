@@ -111,7 +111,9 @@ def test_a_task_that_swaps_its_log_for_a_fifo_blocks_no_reader(tmp_path: Path) -
         cmd = '''
         {PATHS}
         echo some output
-        rm -f "$D/attempt_$WF_ATTEMPT.log"; mkfifo "$D/attempt_$WF_ATTEMPT.log"
+        LOG="$D/attempt_$WF_ATTEMPT.log"
+        while [ ! -f "$LOG" ]; do sleep 0.01; done  # wf opens it while the shell starts
+        rm -f "$LOG"; mkfifo "$LOG"
         exit 2
         '''
         """,
@@ -145,7 +147,9 @@ def test_a_run_with_fifos_in_place_of_logs_still_stops(tmp_path: Path, stop: str
         [tasks.t]
         cmd = '''
         {PATHS}
-        rm -f "$D/attempt_$WF_ATTEMPT.log"; mkfifo "$D/attempt_$WF_ATTEMPT.log"
+        LOG="$D/attempt_$WF_ATTEMPT.log"
+        while [ ! -f "$LOG" ]; do sleep 0.01; done  # wf opens it while the shell starts
+        rm -f "$LOG"; mkfifo "$LOG"
         touch {started}
         sleep 60
         '''
