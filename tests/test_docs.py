@@ -35,6 +35,7 @@ GUIDE_PAGES = [
     "json.md",
     "configuration.md",
     "schema.md",
+    "ui.md",
     "otel.md",
     "secrets.md",
 ]

@@ -207,14 +207,16 @@ def scrub_file(path: str | Path, masker: Masker) -> None:
     """Rewrite PATH with MASKER's values masked (nothing happens when it holds none)."""
     if not masker:
         return
-    try:
-        data = Path(path).read_bytes()
+    from wf.files import open_regular, open_regular_file
+
+    try:  # a FIFO or a link a task put there is not read (and cannot hang wf)
+        with open_regular_file(path) as fh:
+            data = fh.read()
     except OSError:
         return  # no file: nothing to hide
     masked = masker.data(data)
     if masked != data:
-        flags = os.O_WRONLY | os.O_TRUNC | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0)
-        fd = os.open(path, flags)
+        fd = open_regular(path, os.O_WRONLY | os.O_TRUNC)
         try:
             os.write(fd, masked)
         finally:

@@ -11,6 +11,7 @@ from typing import Any
 from wf.dag.gcpause import gc_paused
 from wf.dag.graph import Graph, analyse
 from wf.dag.keys import WORKFLOW_TABLE, names
+from wf.dag.matrix import MAX_NODES, expansion_count
 from wf.dag.model import WorkflowDefinition, WorkflowError
 from wf.dag.pools import parse_capacities, resolve_pools
 from wf.dag.report import Report, quote, unknown_key
@@ -296,4 +297,14 @@ def _read_tasks(tasks: object, definition: WorkflowDefinition, report: Report) -
         if not matrix_usable:
             unusable.add(task_id)
         definition.tasks[task_id] = task
+    total = sum(expansion_count(t.matrix) for t in definition.tasks.values() if not t.is_forensic)
+    if total > MAX_NODES:
+        report.error(
+            f"workflow expands to {total:,} nodes (at most {MAX_NODES:,} are allowed): "
+            "reduce the matrices"
+        )
+        for task in definition.tasks.values():
+            if task.matrix:
+                task.matrix = {}  # nothing is expanded
+                unusable.add(task.id)
     return unusable

@@ -80,10 +80,11 @@ class Markers(NamedTuple):
         """Whether ENVIRON (a ``/proc/PID/environ`` read, prefixed with ``\\0``) has all three."""
         return self.run_id in environ and self.task_id in environ and self.attempt in environ
 
-    def token(self, pgid: int) -> str:
-        """``PGID:RUN:TASK:ATTEMPT`` (values in hex) for the orphan guard's list."""
+    def token(self, pgid: int | None) -> str:
+        """``PGID:RUN:TASK:ATTEMPT`` (values in hex; ``x`` for a group not started yet) for the
+        orphan guard's list."""
         parts = (m[1:-1].split(b"=", 1)[1].hex() for m in self)
-        return ":".join((str(pgid), *parts))
+        return ":".join((str(pgid) if pgid is not None else "x", *parts))
 
 
 class Proc(NamedTuple):
@@ -199,9 +200,9 @@ def attempt_members(
     me = os.getpid()
     seeds: set[int] = set()
     for proc in table.values():
-        if proc.pid == me or proc.ppid == 2 or proc.pid == 2:
-            continue  # wf itself, kernel threads
-        if root in (proc.pgrp, proc.sid):
+        if proc.pid == me or proc.ppid == 2 or proc.pid <= 2:
+            continue  # wf itself, init, kernel threads
+        if root > 1 and root in (proc.pgrp, proc.sid):
             seeds.add(proc.pid)
         elif markers is not None and proc.alive:
             environ = read_environ(proc.pid)

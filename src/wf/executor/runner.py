@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from wf.files import open_regular
 from wf.secrets import Masker
 
 STDOUT_TAIL_BYTES = 1024 * 1024
@@ -158,8 +159,9 @@ class LogSink:
     def __init__(self, path: str | Path, cap: int, secrets: tuple[str, ...] = ()) -> None:
         # Emptied first: a run killed before an attempt was on record may have left a log
         # under the same attempt number, which the resumed attempt must not add to.
-        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND | os.O_CLOEXEC
-        self.fd = os.open(path, flags, 0o600)
+        # Only a regular file, never through a link, never blocking: a task may have put a FIFO
+        # or a symbolic link where a later attempt's log goes.
+        self.fd = open_regular(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND)
         self.cap = cap
         self.written = 0
         self.discarded = 0
@@ -247,8 +249,7 @@ class LogSink:
 
 def create_private_file(path: str | Path, *, truncate: bool = False) -> None:
     """Create PATH with mode 0600 (an existing file is made 0600; emptied with TRUNCATE)."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC | (os.O_TRUNC if truncate else 0)
-    fd = os.open(path, flags, 0o600)
+    fd = open_regular(path, os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if truncate else 0))
     try:
         os.fchmod(fd, 0o600)
     finally:

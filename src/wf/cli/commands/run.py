@@ -288,7 +288,7 @@ def command(
     secret_vars = parse_secret_args(secret_args)
     for warning in dag.warnings + unset_variable_warnings(dag, {**runtime_vars, **secret_vars}):
         app.diag("warn", warning)
-    from wf.resume import expand_names
+    from wf.executor.resume import expand_names
 
     cache = CacheOptions(
         force=force,
