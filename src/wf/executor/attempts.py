@@ -179,6 +179,8 @@ def run_attempts(
             has_log = False
         if rs.masker:  # e.g. a secret copied into WF_OUTPUT
             scrub_file(output_path, rs.masker)
+            if len(rs.masker.values) != len(attempt_spec.secrets):
+                scrub_file(log_path, rs.masker)  # a secret learnt while it ran
         end = now_utc()
         if row.start_time is None:
             row.start_time = end
