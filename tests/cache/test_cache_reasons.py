@@ -282,3 +282,22 @@ def test_a_record_without_an_identity_digest_gets_one(node: Node) -> None:
     assert decision.refresh is not None
     assert decision.refresh.identities is not None
     assert decision.refresh.cache_key == node.records["build"].cache_key
+
+
+def test_whole_records_are_read_one_by_one_then_all_at_once(tmp_path: Path) -> None:
+    with Store(tmp_path / "wf.db") as store:
+        for i in range(40):
+            store.put_cache_record(CacheRecord("wf", f"n{i:02d}", "v1:k", "c"))
+        cache = RunCache(store, "wf")
+        mine = CacheRecord("wf", "n39", "v1:mine", "c")
+        cache.put(mine)  # written by this run: newer than the stored one
+        calls: list[str] = []
+        one, every = store.cache_record, store.cache_records
+        store.cache_record = lambda w, n: calls.append(n) or one(w, n)  # type: ignore[method-assign]
+        store.cache_records = lambda w: calls.append("*") or every(w)  # type: ignore[method-assign]
+        got = [cache.record(f"n{i:02d}") for i in range(40)]
+        assert calls == [f"n{i:02d}" for i in range(16)] + ["*"]
+        assert [r.node_id for r in got if r is not None] == [f"n{i:02d}" for i in range(40)]
+        assert got[39] is mine
+        assert cache.record("missing") is None
+        assert calls[-1] == "*"

@@ -136,6 +136,10 @@ def _compare_files(
     return None
 
 
+#: Whole records read one query each before the rest are read in one query.
+_ONE_BY_ONE = 16
+
+
 class RunCache:
     """The cache decisions of one run of one workflow (one thread: the engine's).
 
@@ -158,6 +162,7 @@ class RunCache:
         self.options = options or CacheOptions()
         self._records = records
         self._heads: dict[str, CacheHead] | None = None
+        self._fetched = 0  # whole records read one by one
         lookup = store.file_hash if store is not None else None
         self.hasher = FileHasher(lookup)
         self.pending: dict[str, Decision] = {}
@@ -174,11 +179,20 @@ class RunCache:
         return self._heads
 
     def record(self, node_id: str) -> CacheRecord | None:
-        """The whole record of NODE_ID (its manifests), read when a check needs it."""
+        """The whole record of NODE_ID (its manifests), read when a check needs it: one by
+        one for the first few, then all of them at once (a run where most nodes need the
+        full check, e.g. the first one after their outputs were written)."""
         if self._records is not None and node_id in self._records:
             return self._records[node_id]
-        if self.store is None:
+        if self.store is None or self._fetched < 0:
             return None
+        if self._fetched >= _ONE_BY_ONE:
+            every = self.store.cache_records(self.workflow_name)
+            every.update(self._records or {})  # what this run wrote is newer
+            self._records = every
+            self._fetched = -1  # every record is known now
+            return every.get(node_id)
+        self._fetched += 1
         record = self.store.cache_record(self.workflow_name, node_id)
         if record is not None:
             if self._records is None:
