@@ -32,6 +32,7 @@ TASK_ICONS = {
     "ready": "→",
     "skipped": "⊘",
     "cancelled": "⊗",
+    "cached": "≡",
 }
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from wf.dag.cached import CachedDagError, dag_from_cache
 from wf.dag.model import DAG
 from wf.failure import FailureSummary, failure_summary
-from wf.inspection import Inspection, inspect_run
+from wf.inspection import Inspection, cached_nodes, inspect_run
 from wf.storage import TERMINAL_RUN_STATUSES, Run, Store
 from wf.web.markup import (
     definitions,
@@ -39,8 +39,12 @@ def run_dag(inspection: Inspection) -> DAG | None:
 
 
 def node_states(inspection: Inspection) -> dict[str, str]:
-    """Each node's latest state (forensic nodes included)."""
-    return {te.task_id: str(te.state) for te in inspection.latest}
+    """Each node's latest state (forensic nodes included; ``cached`` for a node that was up
+    to date, docs/caching.md)."""
+    states = {te.task_id: str(te.state) for te in inspection.latest}
+    for node_id in cached_nodes(inspection.latest, inspection.cached):
+        states[node_id] = "cached"
+    return states
 
 
 def _names(nodes: list[str], run_id: str) -> str:
@@ -97,7 +101,7 @@ def _metadata(run: Run, inspection: Inspection) -> str:
             "Tasks",
             esc(
                 f"{run.total_tasks} total, {run.tasks_success} success, {run.tasks_failed} "
-                f"failed, {run.tasks_skipped} skipped (attempts)"
+                f"failed, {run.tasks_skipped} skipped (attempts), {run.tasks_cached} up to date"
             ),
         ),
         ("Resumes", esc(run.resume_count)),
@@ -112,8 +116,11 @@ def _metadata(run: Run, inspection: Inspection) -> str:
 
 def _tasks(inspection: Inspection) -> str:
     attempts = Counter(te.task_id for te in inspection.tasks)
+    cached = cached_nodes(inspection.latest, inspection.cached)
     rows = []
     for te in inspection.latest:
+        if te.task_id in cached:
+            continue
         error = te.error_message or ""
         if len(error) > _ERROR_CHARS:
             error = error[: _ERROR_CHARS - 1] + "…"
@@ -132,6 +139,19 @@ def _tasks(inspection: Inspection) -> str:
                 esc(duration(te.duration_ms)),
                 esc("-" if te.exit_code is None else te.exit_code),
                 esc(error or "-"),
+            )
+        )
+    for hit in cached.values():  # up to date (docs/caching.md): no attempt, no log
+        source = hit.source_run_id
+        rows.append(
+            (
+                esc(hit.task_id),
+                task_badge("cached"),
+                "-",
+                "-",
+                "-",
+                f'up to date (recorded by run <a class="mono" href="{esc(run_href(source))}"'
+                f' title="{esc(source)}">{esc(short(source))}</a>)',
             )
         )
     if not rows:
