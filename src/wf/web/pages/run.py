@@ -39,7 +39,8 @@ def run_dag(inspection: Inspection) -> DAG | None:
 
 
 def node_states(inspection: Inspection) -> dict[str, str]:
-    """Each node's latest state (forensic nodes included; ``cached`` for up-to-date nodes)."""
+    """Each node's latest state (forensic nodes included; ``cached`` for a node that was up
+    to date, docs/caching.md)."""
     states = {te.task_id: str(te.state) for te in inspection.latest}
     for node_id in cached_nodes(inspection.latest, inspection.cached):
         states[node_id] = "cached"
@@ -99,7 +100,7 @@ def _metadata(run: Run, inspection: Inspection) -> str:
             "Tasks",
             esc(
                 f"{run.total_tasks} total, {run.tasks_success} success, {run.tasks_failed} "
-                f"failed, {run.tasks_skipped} skipped (attempts)"
+                f"failed, {run.tasks_skipped} skipped (attempts), {run.tasks_cached} up to date"
             ),
         ),
         ("Resumes", esc(run.resume_count)),
@@ -114,8 +115,11 @@ def _metadata(run: Run, inspection: Inspection) -> str:
 
 def _tasks(inspection: Inspection) -> str:
     attempts = Counter(te.task_id for te in inspection.tasks)
+    cached = cached_nodes(inspection.latest, inspection.cached)
     rows = []
     for te in inspection.latest:
+        if te.task_id in cached:
+            continue
         error = te.error_message or ""
         if len(error) > _ERROR_CHARS:
             error = error[: _ERROR_CHARS - 1] + "…"
@@ -136,8 +140,19 @@ def _tasks(inspection: Inspection) -> str:
                 esc(error or "-"),
             )
         )
-    for node_id in sorted(cached_nodes(inspection.latest, inspection.cached)):
-        rows.append((esc(node_id), task_badge("cached"), "-", "-", "-", esc("up to date: not run")))
+    for hit in cached.values():  # up to date (docs/caching.md): no attempt, no log
+        source = hit.source_run_id
+        rows.append(
+            (
+                esc(hit.task_id),
+                task_badge("cached"),
+                "-",
+                "-",
+                "-",
+                f'up to date (recorded by run <a class="mono" href="{esc(run_href(source))}"'
+                f' title="{esc(source)}">{esc(short(source))}</a>)',
+            )
+        )
     if not rows:
         return '<p class="empty">No task has started yet.</p>'
     return table(["Task", "Status", "Attempt", "Duration", "Exit code", "Error"], rows)

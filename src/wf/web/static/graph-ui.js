@@ -4,6 +4,8 @@
   var TRAP = "__GLOBAL_FAILURE_TRAP__";
   var ICONS = { success: "\u2713", failed: "\u2717", running: "\u27f3", pending: "\u2299",
     ready: "\u2192", skipped: "\u2298", cancelled: "\u2297", cached: "\u2261" };
+  // An up-to-date node (docs/caching.md) ran no attempt: it has no log to open.
+  function hasLog(state) { return !!state && state !== "cached"; }
   var data = JSON.parse(document.getElementById("wf-data").textContent);
   var match = /^\/runs\/([^/]+)\/graph$/.exec(window.location.pathname);
   var runId = match ? decodeURIComponent(match[1]) : null;
@@ -41,7 +43,7 @@
         if (c.indexOf("st-") === 0) { el.classList.remove(c); }
       });
       el.classList.add(ICONS[state] ? "st-" + state : "st-unknown");
-      el.classList.add("has-log");
+      el.classList.toggle("has-log", hasLog(state));
       var label = (ICONS[state] || "?") + " " + state;
       if (n) { n.state = label; }
       var sub = el.querySelector(".sub");
@@ -52,7 +54,7 @@
   window.wfSetStates = setStates;
 
   svg.querySelectorAll(".node").forEach(function (el) {
-    if (states[keyOf(el)]) { el.classList.add("has-log"); }
+    if (hasLog(states[keyOf(el)])) { el.classList.add("has-log"); }
   });
   var down = null;
   svg.addEventListener("pointerdown", function (e) { down = { x: e.clientX, y: e.clientY }; });
@@ -63,7 +65,7 @@
     var el = e.target.closest ? e.target.closest(".node") : null;
     if (!el) { return; }
     var key = keyOf(el);
-    if (!states[key]) { return; }
+    if (!hasLog(states[key])) { return; }
     var href = "/runs/" + encodeURIComponent(runId) + "/logs/" + encodeURIComponent(key);
     window.top.location.href = href;
   });
