@@ -13,14 +13,17 @@ from wf.cache.hashing import RACY_NS
 from wf.contextmap import ContextMap
 from wf.dag.model import TaskDefinition
 from wf.executor.cache import CacheOptions, Decision, RunCache
+from wf.storage import Store
 from wf.storage.cache import CacheRecord
 
 
 class Node:
     """One task decided again and again against the records of earlier successes."""
 
-    def __init__(self, base: Path, **task: object) -> None:
+    def __init__(self, base: Path, trusted: bool = False, **task: object) -> None:
         self.base = base
+        #: Whether files count as old enough to be trusted (the stat-only check applies).
+        self.trusted = trusted
         self.task = TaskDefinition(id="build", cmd="make", **task)  # type: ignore[arg-type]
         self.records: dict[str, CacheRecord] = {}
         self.ctx = ContextMap()
@@ -31,15 +34,15 @@ class Node:
         options: CacheOptions | None = None,
         cmd: str = "make",
         dependency_ran: str | None = None,
-        trusted: bool = False,
+        trusted: bool | None = None,
     ) -> Decision:
         return self.decide_with(
             self.cache(options, trusted), cmd=cmd, dependency_ran=dependency_ran
         )
 
-    def cache(self, options: CacheOptions | None = None, trusted: bool = False) -> RunCache:
+    def cache(self, options: CacheOptions | None = None, trusted: bool | None = None) -> RunCache:
         cache = RunCache(None, "wf", options, records=self.records)
-        if trusted:
+        if self.trusted if trusted is None else trusted:
             cache.hasher._clock_ns = lambda: 2**62  # every file old enough to be trusted
         return cache
 
@@ -58,14 +61,17 @@ class Node:
             dependency_ran=dependency_ran,
         )
 
-    def succeed(self, *, cmd: str = "make", trusted: bool = False) -> Decision:
-        """Decide, then record a success as the lifecycle does."""
+    def succeed(self, *, cmd: str = "make", trusted: bool | None = None) -> Decision:
+        """Decide, then record a success as the lifecycle does. With trusted files, return
+        once a rewrite would get a new ctime (see ``wait_for_clock_tick``)."""
         cache = self.cache(trusted=trusted)
         decision = self.decide_with(cache, cmd=cmd)
         cache.remember(decision)
         record = cache.success_record("build", "run-1", [])
         assert record is not None
         self.records["build"] = record
+        if self.trusted if trusted is None else trusted:
+            wait_for_clock_tick(self.base)
         return decision
 
 
@@ -86,12 +92,14 @@ def write(path: Path, text: str) -> None:
     path.write_text(text)
 
 
-@pytest.fixture
-def node(tmp_path: Path) -> Node:
+@pytest.fixture(params=[False, True], ids=["recent-files", "trusted-files"])
+def node(tmp_path: Path, request: pytest.FixtureRequest) -> Node:
+    """A node over two sources and one output; with trusted files the record carries an
+    identity digest and every check first tries the stat-only path."""
     write(tmp_path / "src/a.c", "int a;")
     write(tmp_path / "src/b.c", "int b;")
     write(tmp_path / "out/app", "binary")
-    return Node(tmp_path, inputs=["src/*.c"], outputs=["out/app"])
+    return Node(tmp_path, bool(request.param), inputs=["src/*.c"], outputs=["out/app"])
 
 
 def test_no_inputs_declared(tmp_path: Path) -> None:
@@ -223,3 +231,73 @@ def test_the_cache_never_skips_a_task_whose_inputs_differ(
                 os.utime(path, ns=(st_before.st_atime_ns, st_before.st_mtime_ns))
     decision = node.decide(trusted=trusted)
     assert decision.run == (first != second), (first, second, decision.reason)
+
+
+def test_a_rewrite_keeping_size_and_mtime_is_caught(node: Node) -> None:
+    node.succeed()
+    before = os.stat(node.base / "src/a.c")
+    write(node.base / "src/a.c", "int A;")  # same size
+    os.utime(node.base / "src/a.c", ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert node.decide().reason == "input changed: src/a.c"
+
+
+def test_an_output_replaced_by_a_directory_is_missing(node: Node) -> None:
+    node.succeed()
+    os.remove(node.base / "out/app")
+    os.mkdir(node.base / "out/app")
+    assert node.decide().reason == "output missing: out/app"
+
+
+def test_the_stat_only_check_reads_no_manifest(tmp_path: Path) -> None:
+    """An up-to-date node with trusted files is decided from the records' heads alone."""
+    write(tmp_path / "src/a.c", "int a;")
+    write(tmp_path / "out/app", "binary")
+    node = Node(tmp_path, True, inputs=["src/*.c"], outputs=["out/*"])
+    node.succeed()
+    record = node.records["build"]
+    assert record.identities is not None
+    with Store(tmp_path / "wf.db") as store:
+        store.put_cache_record(record)
+        cache = RunCache(store, "wf")
+        cache.hasher._clock_ns = lambda: 2**62
+        read: list[str] = []
+        full = store.cache_record
+        store.cache_record = lambda w, n: read.append(n) or full(w, n)  # type: ignore[method-assign]
+        decision = node.decide_with(cache)
+        assert (decision.run, decision.reason, read) == (False, "up to date", [])
+        assert decision.key == record.cache_key
+        assert decision.refresh is None
+        write(tmp_path / "out/extra", "x")  # the output glob gains a file: full check
+        assert node.decide_with(cache).reason == "output changed: out/extra"
+        assert read == ["build"]
+
+
+def test_a_record_without_an_identity_digest_gets_one(node: Node) -> None:
+    """Records written before the digest existed (or with recent files) are checked fully
+    once, then refreshed with the digest so that later checks are stat-only."""
+    node.succeed()
+    node.records["build"].identities = None
+    decision = node.decide(trusted=True)
+    assert (decision.run, decision.reason) == (False, "up to date")
+    assert decision.refresh is not None
+    assert decision.refresh.identities is not None
+    assert decision.refresh.cache_key == node.records["build"].cache_key
+
+
+def test_whole_records_are_read_one_by_one_then_all_at_once(tmp_path: Path) -> None:
+    with Store(tmp_path / "wf.db") as store:
+        for i in range(40):
+            store.put_cache_record(CacheRecord("wf", f"n{i:02d}", "v1:k", "c"))
+        cache = RunCache(store, "wf")
+        mine = CacheRecord("wf", "n39", "v1:mine", "c")
+        cache.put(mine)  # written by this run: newer than the stored one
+        calls: list[str] = []
+        one, every = store.cache_record, store.cache_records
+        store.cache_record = lambda w, n: calls.append(n) or one(w, n)  # type: ignore[method-assign]
+        store.cache_records = lambda w: calls.append("*") or every(w)  # type: ignore[method-assign]
+        got = [cache.record(f"n{i:02d}") for i in range(40)]
+        assert calls == [f"n{i:02d}" for i in range(16)] + ["*"]
+        assert [r.node_id for r in got if r is not None] == [f"n{i:02d}" for i in range(40)]
+        assert got[39] is mine
+        assert cache.record("missing") is None
+        assert calls[-1] == "*"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import sqlite3
@@ -402,6 +403,30 @@ def test_a_lost_scheduler_fails_the_run_and_it_stays_resumable(
     assert row.error_message == "dask scheduler lost"
     assert rows(store, run.id, "after") == []
     assert run.status in (RunStatus.FAILED, RunStatus.CANCELLED)  # resumable statuses
+
+
+def test_pools_hold_on_the_cluster_and_secrets_are_masked(cluster, store, write_dag, tmp_path):
+    """Pools are kept by the local scheduler; a secret printed on a worker is masked here."""
+    from wf.secrets import Secrets
+
+    dag = write_dag("""
+        secrets = ["API_TOKEN"]
+        [pools]
+        gpu = 1
+        [tasks.train]
+        matrix = { m = ["a", "b", "c", "d"] }
+        pool = "gpu"
+        cmd = 'echo "token $API_TOKEN"; sleep 0.2'
+    """)
+    secrets = Secrets(env={"API_TOKEN": "tok-on-the-cluster-42"})
+    run = dask_executor(store, cluster.address, tmp_path).execute(dag, secrets=secrets)
+    assert run.status is RunStatus.SUCCESS
+    spans = sorted((r.start_time, r.end_time) for r in rows(store, run.id))
+    assert len(spans) == 4
+    for (_, end), (start, _) in itertools.pairwise(spans):
+        assert end <= start, spans  # capacity 1: never two at once, with 4 worker threads
+    for log in (tmp_path / "logs" / run.id).rglob("*.log"):
+        assert log.read_text() == "token ***\n"
 
 
 def test_a_process_that_left_the_attempts_session_is_killed_on_the_worker_too(

@@ -285,6 +285,14 @@ def test_outputs_without_inputs_is_invalid(wf: Wf, workdir: Path) -> None:
 def test_concurrent_runs_of_one_workflow_keep_the_records_whole(
     project: Path, wf_home: Path
 ) -> None:
+    # Each task replaces its output by a rename, so that a concurrent run reading it sees
+    # a whole file (a plain `>` lets another run hash a half-written input: its record would
+    # then rightly differ from the final file, and the last run below would run that node).
+    text = (project / "build.toml").read_text()
+    for target in ("gen/config.h", "obj/app.o", "obj/flavour"):
+        text = text.replace(f"> {target}", f"> {target}.$$ && mv {target}.$$ {target}")
+    text = text.replace("cp obj/app.o bin/app", "cp obj/app.o bin/app.$$ && mv bin/app.$$ bin/app")
+    (project / "build.toml").write_text(text)
     env = dict(os.environ, WF_HOME=str(wf_home), NO_COLOR="1")
     cmd = [sys.executable, "-m", "wf", "run", "build.toml", "--plain", "-j", "2"]
     procs = [

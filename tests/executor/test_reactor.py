@@ -219,6 +219,12 @@ class _RecordingGuard:
     def __init__(self) -> None:
         self.calls: list[tuple[str, int, bool, bool]] = []
 
+    def expect(self, markers: object) -> None:
+        pass
+
+    def forget(self, markers: object) -> None:
+        pass
+
     def add(self, pgid: int, markers: object = None) -> None:
         self.calls.append(("add", pgid, True, True))
 

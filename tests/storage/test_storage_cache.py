@@ -37,7 +37,8 @@ def dump(path: Path) -> dict[str, list[tuple[object, ...]]]:
 
 
 def test_migrations_keep_every_row_of_a_version_1_database(tmp_path: Path) -> None:
-    """Migration 2 (the cache) and 3 (the attempt's host) on a database made by version 1."""
+    """Migrations 2 (the cache), 3 (the attempt's host) and 4 (the cache's identity digest)
+    on a database made by version 1."""
     path = tmp_path / "wf.db"
     shutil.copy(V1_DATABASE, path)
     before = dump(path)
@@ -47,7 +48,7 @@ def test_migrations_keep_every_row_of_a_version_1_database(tmp_path: Path) -> No
     assert len(before["runs"]) == 3
     assert len(before["task_executions"]) == 7
     with Store(path) as store:
-        assert store.schema_version() == LATEST_VERSION == 3
+        assert store.schema_version() == LATEST_VERSION == 4
         assert store.quick_check() == ["ok"]
         runs = store.list_runs()
         assert {r.workflow_name for r in runs} == {"demo", "bad"}
@@ -103,6 +104,25 @@ def test_a_record_round_trips_and_a_success_replaces_it(store: Store) -> None:
     assert list(records) == ["build"]
     assert records["build"].cache_key == "v1:two"
     assert store.cache_records("other") == {}
+
+
+def test_heads_and_single_records_read_without_the_other_nodes(store: Store) -> None:
+    store.put_cache_record(record("a"))
+    full = record("b")
+    full.identities = "i" * 64
+    store.put_cache_record(full)
+    store.put_cache_record(record("a", workflow="other"))
+    heads = store.cache_heads("demo")
+    assert sorted(heads) == ["a", "b"]
+    assert heads["b"] == full.head()
+    assert heads["a"].identities is None
+    assert heads["b"].read_variables == {"region": "eu"}
+    assert heads["b"].variables == [{"name": "version", "value": "1.2", "type": "string"}]
+    got = store.cache_record("demo", "b")
+    assert got is not None
+    assert got.input_manifest == full.input_manifest
+    assert got.identities == "i" * 64
+    assert store.cache_record("demo", "missing") is None
 
 
 def test_clear_one_workflow_or_everything(store: Store) -> None:
@@ -173,8 +193,21 @@ def test_a_refresh_updates_identities_but_never_a_newer_record(store: Store) -> 
     store.put_cache_record(record(key="v1:one"))
     refreshed = record(key="v1:one")
     refreshed.output_manifest = {"out/app": [6, "o" * 64, [6, 1, 2, 3]]}
+    refreshed.identities = "i" * 64
     assert store.refresh_cache_record(refreshed)
     assert store.cache_records("demo")["build"].output_manifest == refreshed.output_manifest
+    assert store.cache_heads("demo")["build"].identities == "i" * 64
     store.put_cache_record(record(key="v1:two"))  # a newer success meanwhile
     assert not store.refresh_cache_record(refreshed)
     assert store.cache_records("demo")["build"].cache_key == "v1:two"
+
+
+def test_heads_are_read_from_the_index_without_the_manifests(store: Store, db_path: Path) -> None:
+    from wf.storage.cache import _HEAD_COLUMNS
+
+    store.put_cache_record(record())
+    plan = sqlite3.connect(db_path).execute(
+        f"EXPLAIN QUERY PLAN SELECT {_HEAD_COLUMNS} FROM task_cache WHERE workflow_name = ?",
+        ("demo",),
+    )
+    assert "COVERING INDEX idx_task_cache_heads" in " ".join(str(row[3]) for row in plan)

@@ -49,7 +49,7 @@ EXPECTED_COLUMNS = {
     # Migration 2 (docs/caching.md).
     "task_cache": [
         "workflow_name", "node_id", "cache_key", "command_digest", "read_variables",
-        "input_manifest", "output_manifest", "variables", "run_id", "created_at",
+        "input_manifest", "output_manifest", "variables", "run_id", "created_at", "identities",
     ],
     "file_hashes": ["path", "size", "mtime_ns", "ctime_ns", "inode", "sha256"],
     "task_cache_hits": [
@@ -72,6 +72,19 @@ EXPECTED_INDEXES = {
     ("audit_trail", ("run_id", "created_at")),
     ("dag_cache", ("run_id",)),
     ("task_cache", ("workflow_name", "node_id")),
+    (
+        "task_cache",
+        (
+            "workflow_name",
+            "node_id",
+            "cache_key",
+            "command_digest",
+            "read_variables",
+            "variables",
+            "run_id",
+            "identities",
+        ),
+    ),
     ("task_cache_hits", ("run_id",)),
 }
 

@@ -10,15 +10,27 @@ from functools import lru_cache
 
 
 @lru_cache(maxsize=1024)
-def _name_matcher(pattern: str) -> re.Pattern[str]:
+def name_matcher(pattern: str) -> re.Pattern[str]:
+    """The compiled ``fnmatch`` pattern of one file name pattern."""
     return re.compile(fnmatch.translate(pattern))
+
+
+def simple_split(pattern: str) -> tuple[str, str] | None:
+    """(directory, name pattern) of a relative pattern with wildcards in its last part only
+    (matched by one scandir), else None."""
+    if os.path.isabs(pattern) or "**" in pattern or not glob.has_magic(pattern):
+        return None
+    directory, name = os.path.split(os.path.normpath(pattern))
+    if glob.has_magic(directory) or directory == "..":
+        return None
+    return directory, name
 
 
 def _scan_one_dir(base: str, directory: str, name_pattern: str) -> list[str] | None:
     """Matches of DIRECTORY/NAME_PATTERN (wildcards in the last part only) by one scandir;
     None when the directory cannot be listed."""
     full = os.path.join(base, directory) if directory else base
-    match = _name_matcher(name_pattern).match
+    match = name_matcher(name_pattern).match
     hidden = name_pattern.startswith(".")
     prefix = f"{directory}/" if directory else ""
     try:
@@ -43,9 +55,9 @@ def expand_pattern(pattern: str, base: str) -> list[str]:
         return [os.path.normpath(pattern)] if os.path.isfile(path) else []
     if os.path.isabs(pattern):
         return [m for m in glob.glob(pattern, recursive=True) if os.path.isfile(m)]
-    directory, name = os.path.split(os.path.normpath(pattern))
-    if "**" not in pattern and not glob.has_magic(directory) and directory != "..":
-        found = _scan_one_dir(base, directory, name)
+    split = simple_split(pattern)
+    if split is not None:
+        found = _scan_one_dir(base, *split)
         if found is not None:
             return found
     return [

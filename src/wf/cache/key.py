@@ -6,9 +6,15 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 
+#: The prefix of every cache key of this encoding (a record of another encoding is rechecked).
+KEY_VERSION = "v1:"
+#: One encoder for every digest (``json.dumps`` with options builds a new one per call).
+_SORTED = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+_PLAIN = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
 
 def _digest(payload: object) -> str:
-    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    canonical = _SORTED.encode(payload)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
@@ -42,5 +48,5 @@ def cache_key(
     """``v1:`` + SHA-256 over the command digest, the values of the variables the node reads,
     and (path, size, content hash) of every input file, sorted by path."""
     payload = [command, sorted(variables.items()), sorted(files)]
-    canonical = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
-    return "v1:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    canonical = _PLAIN.encode(payload)
+    return KEY_VERSION + hashlib.sha256(canonical.encode("utf-8")).hexdigest()

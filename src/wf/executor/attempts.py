@@ -15,15 +15,17 @@ from wf.contextmap import (
     ContextMapError,
 )
 from wf.dag.model import TaskDefinition
+from wf.durations import backoff_delay
 from wf.executor.cancel import AttemptCancel
 from wf.executor.effects import Sleep, Spawn, Steps
 from wf.executor.events import ProgressEventKind as K
 from wf.executor.outcomes import base_row, cancelled, final_failure, insert_row, success, update_row
-from wf.executor.outputs import OutputError, parse_output, register_value
+from wf.executor.outputs import OutputError, parse_output_secrets, register_value
 from wf.executor.prepare import NodeSpec, Prepared, environment
 from wf.executor.runner import AttemptResult, AttemptSpec, Outcome
 from wf.executor.runstate import NodeResult, NodeStatus, RunState, tail_text
 from wf.files import make_private_dirs
+from wf.secrets import scrub_file
 from wf.storage import TaskExecution, TaskStatus
 from wf.storage.times import now_utc
 
@@ -52,10 +54,7 @@ class RetryPolicy:
 
     def delay_before(self, k: int) -> float:
         """Seconds to wait before attempt K ≥ 2."""
-        delay = self.delay * (self.backoff ** (k - 2))
-        if self.max_delay is not None:
-            delay = min(delay, self.max_delay)
-        return delay
+        return backoff_delay(self.delay, self.backoff, k - 2, self.max_delay)
 
     def retries_after(self, k: int, *, cancelled: bool) -> bool:
         """Whether failed attempt K is followed by another."""
@@ -154,6 +153,7 @@ def run_attempts(
             kill_grace=kill_grace,
             log_max_bytes=rs.settings.log_max_bytes,
             output_path=output_path,
+            secrets=rs.masker.values,
         )
 
         def on_start(
@@ -177,6 +177,10 @@ def run_attempts(
         except OSError as exc:  # its log or WF_OUTPUT file cannot be created: a failed start
             last = start_failure(exc)
             has_log = False
+        if rs.masker:  # e.g. a secret copied into WF_OUTPUT
+            scrub_file(output_path, rs.masker)
+            if len(rs.masker.values) != len(attempt_spec.secrets):
+                scrub_file(log_path, rs.masker)  # a secret learnt while it ran
         end = now_utc()
         if row.start_time is None:
             row.start_time = end
@@ -192,7 +196,7 @@ def run_attempts(
         error = last.error
         if last.ok:
             try:
-                register(rs, spec, prepared, last)
+                register(rs, spec, prepared, last, (log_path, output_path))
             except (OutputError, ContextMapError) as exc:
                 error = str(exc)
             else:
@@ -221,11 +225,24 @@ def run_attempts(
     return (yield from final_failure(rs, spec, result))
 
 
-def register(rs: RunState, spec: NodeSpec, prepared: Prepared, result: AttemptResult) -> None:
-    """A5: validate everything first, then set WF_OUTPUT variables in order, then register."""
+def register(
+    rs: RunState,
+    spec: NodeSpec,
+    prepared: Prepared,
+    result: AttemptResult,
+    files: tuple[str, str],
+) -> None:
+    """A5: validate everything first, then set WF_OUTPUT variables in order, then register.
+
+    ``secret KEY=VALUE`` lines make VALUE a secret of the run from now on: the attempt's log
+    and WF_OUTPUT file (FILES) are masked again with it.
+    """
     if result.output_error is not None:
         raise OutputError(result.output_error)
-    pairs = parse_output(result.output)
+    pairs, secret = parse_output_secrets(result.output)
+    if secret and rs.masker.add(value for name, value in pairs if name in secret):
+        for path in files:
+            scrub_file(path, rs.masker)
     for name, _ in pairs:
         if name in RESERVED_NAMES:
             raise OutputError(f'variable "{name}" is reserved')

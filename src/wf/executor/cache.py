@@ -14,6 +14,8 @@ from dataclasses import dataclass, field, replace
 
 from wf.cache import FileHasher, FileInfo, cache_key, command_digest, expand_globs
 from wf.cache.globs import expand_pattern
+from wf.cache.key import KEY_VERSION
+from wf.cache.unchanged import current_identities, manifest_identities
 from wf.contextmap import (
     ContextMap,
     ContextMapError,
@@ -26,7 +28,7 @@ from wf.executor.events import ProgressEventKind as K
 from wf.executor.fingerprint import referenced_variables
 from wf.executor.runstate import NodeResult, NodeStatus, RunState
 from wf.storage import Store
-from wf.storage.cache import CacheHit, CacheRecord
+from wf.storage.cache import CacheHead, CacheHit, CacheRecord
 from wf.storage.times import now_utc
 
 UP_TO_DATE = "up to date"
@@ -64,7 +66,7 @@ class Decision:
     inputs: dict[str, FileInfo] = field(default_factory=dict)
     outputs: list[str] = field(default_factory=list)
     base: str = ""
-    record: CacheRecord | None = None
+    record: CacheHead | None = None
     #: The record with file identities that can be trusted now (None: nothing to add).
     refresh: CacheRecord | None = None
 
@@ -105,9 +107,19 @@ def _refreshed(
     files hashed while still recent are then checked by ``stat`` alone on later runs."""
     input_manifest = {p: i.manifest_entry() for p, i in inputs.items()}
     output_manifest = {p: i.manifest_entry() for p, i in outputs.items()}
-    if input_manifest == record.input_manifest and output_manifest == record.output_manifest:
+    identities = manifest_identities(input_manifest, output_manifest)
+    if (
+        input_manifest == record.input_manifest
+        and output_manifest == record.output_manifest
+        and identities == record.identities
+    ):
         return None
-    return replace(record, input_manifest=input_manifest, output_manifest=output_manifest)
+    return replace(
+        record,
+        input_manifest=input_manifest,
+        output_manifest=output_manifest,
+        identities=identities,
+    )
 
 
 def _compare_files(
@@ -124,8 +136,18 @@ def _compare_files(
     return None
 
 
+#: Whole records read one query each before the rest are read in one query.
+_ONE_BY_ONE = 16
+
+
 class RunCache:
-    """The cache decisions of one run of one workflow (one thread: the engine's)."""
+    """The cache decisions of one run of one workflow (one thread: the engine's).
+
+    It reads every record's head (``CacheHead``: no manifests) in one query when the first
+    node needs one; a node whose files still have the recorded identities is up to date
+    from its head alone, any other reads its whole record. RECORDS (tests, without a store)
+    gives the whole records instead of the store.
+    """
 
     def __init__(
         self,
@@ -139,19 +161,51 @@ class RunCache:
         self.workflow_name = workflow_name
         self.options = options or CacheOptions()
         self._records = records
+        self._heads: dict[str, CacheHead] | None = None
+        self._fetched = 0  # whole records read one by one
         lookup = store.file_hash if store is not None else None
         self.hasher = FileHasher(lookup)
         self.pending: dict[str, Decision] = {}
         self._reads: dict[str, list[str]] = {}
 
     @property
-    def records(self) -> dict[str, CacheRecord]:
-        """The workflow's cache records, read once, when the first node needs them."""
+    def heads(self) -> dict[str, CacheHead]:
+        """The heads of the workflow's records, read once, when the first node needs them."""
+        if self._heads is None:
+            if self.store is not None:
+                self._heads = self.store.cache_heads(self.workflow_name)
+            else:
+                self._heads = {n: r.head() for n, r in (self._records or {}).items()}
+        return self._heads
+
+    def record(self, node_id: str) -> CacheRecord | None:
+        """The whole record of NODE_ID (its manifests), read when a check needs it: one by
+        one for the first few, then all of them at once (a run where most nodes need the
+        full check, e.g. the first one after their outputs were written)."""
+        if self._records is not None and node_id in self._records:
+            return self._records[node_id]
+        if self.store is None or self._fetched < 0:
+            return None
+        if self._fetched >= _ONE_BY_ONE:
+            every = self.store.cache_records(self.workflow_name)
+            every.update(self._records or {})  # what this run wrote is newer
+            self._records = every
+            self._fetched = -1  # every record is known now
+            return every.get(node_id)
+        self._fetched += 1
+        record = self.store.cache_record(self.workflow_name, node_id)
+        if record is not None:
+            if self._records is None:
+                self._records = {}
+            self._records[node_id] = record
+        return record
+
+    def put(self, record: CacheRecord) -> None:
+        """Remember RECORD (written or refreshed by this run) for later decisions."""
         if self._records is None:
-            self._records = (
-                self.store.cache_records(self.workflow_name) if self.store is not None else {}
-            )
-        return self._records
+            self._records = {}
+        self._records[record.node_id] = record
+        self.heads[record.node_id] = record.head()
 
     def decide(
         self,
@@ -194,17 +248,39 @@ class RunCache:
         for name in names:
             var = ctx.lookup(name, task_id=node_id)
             decision.read_variables[name] = None if var is None else var.text
-        record = self.records.get(node_id)
-        decision.record = record
-        if forced or record is None:
+        head = self.heads.get(node_id)
+        decision.record = head
+        fresh = not forced and head is not None and dependency_ran is None
+        if fresh and head is not None and self._unchanged(decision, head, inputs):
+            decision.key = head.cache_key
+            decision.reason = UP_TO_DATE
+            decision.run = False
+            return decision
+        record = None if forced or head is None else self.record(node_id)
+        if record is None:  # no record (or cleared since the heads were read), or forced
+            decision.record = None
             decision.reason = FORCED if forced else NO_RECORD
             if hash_inputs:
                 decision.inputs = self._hash(expand_globs(inputs, base), base, None)
                 decision.key = self._key(decision)
             return decision
+        decision.record = record.head()
         decision.reason = self._first_reason(decision, record, inputs, dependency_ran)
         decision.run = decision.reason != UP_TO_DATE
         return decision
+
+    @staticmethod
+    def _unchanged(decision: Decision, head: CacheHead, inputs: list[str]) -> bool:
+        """The stat-only check (``wf.cache.unchanged``): True when the node is up to date
+        without reading a manifest or hashing a file; False means "check fully", not
+        "changed"."""
+        return (
+            head.identities is not None
+            and decision.command == head.command_digest
+            and decision.read_variables == head.read_variables
+            and head.cache_key.startswith(KEY_VERSION)
+            and current_identities(inputs, decision.outputs, decision.base) == head.identities
+        )
 
     def _first_reason(
         self,
@@ -275,17 +351,20 @@ class RunCache:
         if decision is None:
             return None
         outputs = self._hash(expand_globs(decision.outputs, decision.base), decision.base, None)
+        input_manifest = {p: i.manifest_entry() for p, i in decision.inputs.items()}
+        output_manifest = {p: i.manifest_entry() for p, i in outputs.items()}
         return CacheRecord(
             workflow_name=self.workflow_name,
             node_id=node_id,
             cache_key=decision.key,
             command_digest=decision.command,
             read_variables=dict(decision.read_variables),
-            input_manifest={p: i.manifest_entry() for p, i in decision.inputs.items()},
-            output_manifest={p: i.manifest_entry() for p, i in outputs.items()},
+            input_manifest=input_manifest,
+            output_manifest=output_manifest,
             variables=[{"name": v.name, "value": v.text, "type": v.type} for v in registered],
             run_id=run_id,
             created_at=now_utc(),
+            identities=manifest_identities(input_manifest, output_manifest),
         )
 
 
@@ -373,7 +452,7 @@ def cached_outcome(rs: RunState, node_id: str, name: str, decision: Decision) ->
     rs.writer.submit(lambda store: store.create_cache_hit(hit))
     refresh = decision.refresh
     if refresh is not None and rs.cache is not None:
-        rs.cache.records[node_id] = refresh
+        rs.cache.put(refresh)
         rs.writer.submit(lambda store: store.refresh_cache_record(refresh))
     if rs.dag.nodes.get(node_id) is not None and rs.dag.nodes[node_id].dependencies:
         rs.writer.submit(lambda store: store.mark_dependency_satisfied(run_id, node_id))
@@ -398,7 +477,7 @@ def record_success(rs: RunState, node_id: str) -> None:
     learned = cache.hasher.take_learned()
     if record is None:
         return
-    cache.records[node_id] = record
+    cache.put(record)
 
     def write(store: Store) -> None:
         store.put_file_hashes(learned)

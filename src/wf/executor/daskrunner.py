@@ -116,7 +116,7 @@ class DaskSession:
         tag: object = None,
     ) -> DaskAttempt:
         """Queue SPEC for the cluster; the log is opened here (``OSError`` propagates)."""
-        sink = LogSink(spec.log_path, spec.log_max_bytes)
+        sink = LogSink(spec.log_path, spec.log_max_bytes, spec.secrets)
         key = f"wf-attempt-{uuid.uuid4().hex}"
         attempt = DaskAttempt(key, spec, cancel, tag, on_start, sink)
         if self.fatal is not None:

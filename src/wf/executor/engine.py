@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from wf.contextmap import GLOBAL_FORENSIC_OWNER, ContextMap
 from wf.dag.model import DAG, GLOBAL_TRAP_ID
 from wf.executor.cancel import AttemptCancel, CancelScope, CancelToken
+from wf.executor.crash import node_crashed
 from wf.executor.effects import Sleep, Steps, drive
 from wf.executor.events import ProgressEventKind as K
 from wf.executor.heartbeat import Heartbeat
@@ -258,9 +259,12 @@ class EngineLoop:
             value = attempt.result
 
     def finished(self, node_id: str, outcome: NodeResult | BaseException) -> None:
-        """NODE_ID's lifecycle ended (or crashed: recorded as a failure, then re-raised)."""
+        """NODE_ID's lifecycle ended: an exception fails the node and the run goes on; anything
+        else that escaped it (KeyboardInterrupt…) is recorded as a failure, then re-raised."""
         del self.nodes[node_id]
-        if isinstance(outcome, BaseException):
+        if isinstance(outcome, Exception):  # the node fails; the run goes on to its end
+            outcome = node_crashed(self.rs, node_id, outcome)
+        elif isinstance(outcome, BaseException):
             log.error("node %s crashed", node_id, exc_info=outcome)
             self.crash.append(outcome)
             outcome = NodeResult(

@@ -24,9 +24,11 @@ from wf.executor.runsetup import (
     Invocation,
     NewRun,
     run_invocation,
+    run_secrets,
     validate_options,
 )
 from wf.executor.runstate import EngineSettings, RunState
+from wf.secrets import Secrets
 from wf.storage import ExecutionMode, Run, RunStatus, Store
 
 DEFAULT_WORKERS = 4
@@ -48,6 +50,7 @@ class Executor(Protocol):
         runtime_vars: Mapping[str, str] | None = None,
         cancel: threading.Event | None = None,
         timeout: float | None = None,
+        secrets: Secrets | None = None,
     ) -> Run: ...
 
     def resume(
@@ -63,6 +66,7 @@ class Executor(Protocol):
         from_task: str | None = None,
         only: list[str] | None = None,
         rerun: list[str] | None = None,
+        secrets: Secrets | None = None,
     ) -> Run: ...
 
 
@@ -136,12 +140,28 @@ class _EngineExecutor:
         runtime_vars: Mapping[str, str] | None = None,
         cancel: threading.Event | None = None,
         timeout: float | None = None,
+        secrets: Secrets | None = None,
     ) -> Run:
-        """Run DAG to a terminal state and return the final run row (SPEC §4.1)."""
+        """Run DAG to a terminal state and return the final run row (SPEC §4.1).
+
+        SECRETS (docs/secrets.md) holds the values of the workflow's declared secrets (those
+        missing are read from the environment) and the secret variables (``--secret``).
+        """
         validate_options(runtime_vars, timeout)
+        resolved = run_secrets(dag, secrets)
+        validate_options(resolved.variables, None)
         ctx = ctx_map if ctx_map is not None else ContextMap()
-        opening = NewRun(dag, ctx, clean_env, runtime_vars, timeout)
-        invocation = Invocation(progress, print_output, runtime_vars, cancel, timeout)
+        variables = {**(runtime_vars or {}), **resolved.variables}
+        opening = NewRun(dag, ctx, clean_env, variables, timeout)
+        invocation = Invocation(
+            progress,
+            print_output,
+            variables,
+            cancel,
+            timeout,
+            masker=resolved.masker(),
+            secret_env=resolved.env,
+        )
         return run_invocation(self, opening, invocation)
 
     def schedule_nodes(
@@ -179,6 +199,7 @@ class _EngineExecutor:
         from_task: str | None = None,
         only: list[str] | None = None,
         rerun: list[str] | None = None,
+        secrets: Secrets | None = None,
     ) -> Run:
         """Resume a failed, cancelled or interrupted run in this executor's mode (SPEC §6)."""
         from wf.executor.resume import resume_run
@@ -195,6 +216,7 @@ class _EngineExecutor:
             from_task=from_task,
             only=only,
             rerun=rerun,
+            secrets=secrets,
         )
 
 

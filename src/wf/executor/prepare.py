@@ -117,6 +117,7 @@ def environment(
 ) -> dict[str, str]:
     """SPEC §4.4: wf's environment (or none), the task's env, then the WF_* variables."""
     env = {} if (rs.clean_env or spec.task.clean_env) else dict(rs.base_env)
+    env.update(rs.secret_env)  # declared secrets reach every task, also with clean_env
     env.update(prepared.env)
     env["WF_RUN_ID"] = rs.run_id
     env["WF_WORKFLOW"] = rs.workflow_name

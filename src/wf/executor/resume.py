@@ -8,9 +8,10 @@ opening: the claim instead of a new row, restored variables, ``run_resumed``, an
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from wf.contextmap import RUNTIME_OWNER, ContextMap, Variable
@@ -20,8 +21,15 @@ from wf.executor.events import ProgressCallback
 from wf.executor.events import ProgressEventKind as K
 from wf.executor.rundag import load_run_dag
 from wf.executor.runner import RunnerSession
-from wf.executor.runsetup import Invocation, Outcome, run_invocation, validate_options
+from wf.executor.runsetup import (
+    Invocation,
+    Outcome,
+    run_invocation,
+    run_secrets,
+    validate_options,
+)
 from wf.executor.runstate import RunState
+from wf.secrets import MASK, SecretError, Secrets
 from wf.storage import (
     RESUMABLE_RUN_STATUSES,
     ContextSnapshot,
@@ -162,6 +170,7 @@ def resume_run(
     from_task: str | None = None,
     only: list[str] | None = None,
     rerun: list[str] | None = None,
+    secrets: Secrets | None = None,
 ) -> Run:
     """Claim RUN_ID and run what is left of it with EXECUTOR's mode (docs/resume.md).
 
@@ -179,6 +188,9 @@ def resume_run(
     nodes, forced, flag, selection = plan_selection(
         dag, previous, from_task=from_task, only=only, rerun=rerun
     )
+    resolved = run_secrets(dag, secrets)
+    validate_options(resolved.variables, None)
+    variables = _restorable(run.id, store.latest_variables(run.id), resolved)
     opening = ResumedRun(
         dag,
         nodes,
@@ -191,8 +203,18 @@ def resume_run(
         clean_env=clean_env,
         runtime_vars=runtime_vars,
         timeout=timeout,
+        variables=variables,
+        secret_variables=resolved.variables,
     )
-    invocation = Invocation(progress, print_output, runtime_vars, cancel, timeout)
+    invocation = Invocation(
+        progress,
+        print_output,
+        runtime_vars,
+        cancel,
+        timeout,
+        masker=resolved.masker(),
+        secret_env=resolved.env,
+    )
     return run_invocation(executor, opening, invocation)
 
 
@@ -211,6 +233,10 @@ class ResumedRun:
     clean_env: bool | None
     runtime_vars: Mapping[str, str] | None
     timeout: float | None
+    #: The variables to restore (secret ones with their values given again).
+    variables: list[Variable] = field(default_factory=list)
+    #: ``--secret`` values, set like ``--var``s when no restored variable has the name.
+    secret_variables: Mapping[str, str] = field(default_factory=dict)
 
     def open_row(self, executor: _EngineExecutor, session: RunnerSession) -> Run:
         """The claim, then the run row updated to this invocation's settings."""
@@ -245,8 +271,10 @@ class ResumedRun:
     def prepare(self, rs: RunState, executor: _EngineExecutor) -> None:
         """Attempt numbers continue; variables are restored, then ``--var``s applied."""
         rs.seed_attempts(self.highest)
-        restore_context(rs, [_to_variable(s) for s in executor.store.latest_variables(rs.run_id)])
-        for name, value in (self.runtime_vars or {}).items():
+        restore_context(rs, self.variables)
+        restored = {var.name for var in self.variables}
+        extra = {k: v for k, v in self.secret_variables.items() if k not in restored}
+        for name, value in {**(self.runtime_vars or {}), **extra}.items():
             existing = rs.ctx.lookup(name)
             if existing is not None and existing.owner != RUNTIME_OWNER:
                 if executor.warn is not None:
@@ -297,6 +325,31 @@ class ResumedRun:
             status = RunStatus.FAILED
             error = f"{len(unfinished)} task(s) have not succeeded: " + ", ".join(unfinished)
         return status, error, failed_task
+
+
+def _restorable(run_id: str, stored: list[ContextSnapshot], secrets: Secrets) -> list[Variable]:
+    """The variables to restore: a secret one (stored as ***) only with its value given again.
+
+    Raises SecretError naming the secret variables that were not given (docs/secrets.md).
+    """
+    variables: list[Variable] = []
+    missing: list[str] = []
+    for row in stored:
+        if row.variable_value == MASK:
+            value = secrets.variables.get(row.variable_name)
+            if value is None:
+                missing.append(row.variable_name)
+                continue
+            variables.append(_to_variable(dataclasses.replace(row, variable_value=value)))
+        else:
+            variables.append(_to_variable(row))
+    if missing:
+        names = ", ".join(missing)
+        raise SecretError(
+            f"run {run_id} has secret variable(s) {names}, stored masked: give them again "
+            f"with --secret NAME=VALUE"
+        )
+    return variables
 
 
 def _to_variable(row: ContextSnapshot) -> Variable:

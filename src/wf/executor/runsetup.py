@@ -28,6 +28,7 @@ from wf.executor.heartbeat import Heartbeat
 from wf.executor.runner import RunnerSession
 from wf.executor.runstate import RunState
 from wf.executor.writer import StoreWriter
+from wf.secrets import Masker, Secrets, active
 from wf.security import validate_variable_name
 from wf.storage import Run, RunStatus, Store
 from wf.storage.procinfo import current_owner
@@ -48,6 +49,10 @@ class Invocation:
     runtime_vars: Mapping[str, str] | None = None
     cancel: threading.Event | None = None
     timeout: float | None = None
+    #: The run's secret values, masked wherever wf writes (docs/secrets.md).
+    masker: Masker = field(default_factory=Masker)
+    #: Declared secrets given to every task's environment.
+    secret_env: dict[str, str] = field(default_factory=dict)
 
 
 class Opening(Protocol):
@@ -86,6 +91,11 @@ class Opening(Protocol):
 
 def run_invocation(executor: _EngineExecutor, opening: Opening, invocation: Invocation) -> Run:
     """Run OPENING's run to a terminal state and return its final row."""
+    with active(invocation.masker):
+        return _run_invocation(executor, opening, invocation)
+
+
+def _run_invocation(executor: _EngineExecutor, opening: Opening, invocation: Invocation) -> Run:
     store = executor.store
     session = executor.runner.open()  # a runner that cannot be reached raises: no run row
     try:
@@ -103,6 +113,8 @@ def run_invocation(executor: _EngineExecutor, opening: Opening, invocation: Invo
             run_cancel=CancelScope(),
             failfast=CancelScope(),
             print_output=invocation.print_output,
+            masker=invocation.masker,
+            secret_env=invocation.secret_env,
             **opening.state(run),
         )
         rs.cache = make_run_cache(store, opening.dag, executor.cache)
@@ -210,6 +222,23 @@ def record_graph(store: Store, run_id: str, dag: DAG) -> None:
             has_parallel_tasks=any(len(level) > 1 for level in dag.levels),
         )
         store.replace_task_dependencies(run_id, edges)
+
+
+def run_secrets(dag: DAG, given: Secrets | None) -> Secrets:
+    """The run's secrets: GIVEN, with each declared one not in it read from wf's environment.
+
+    Raises SecretError naming the declared secrets that have no value (before any run row).
+    """
+    import os
+
+    from wf.secrets import resolve_secrets
+
+    return resolve_secrets(
+        dag.secrets,
+        environ=os.environ,
+        env_file=given.env if given is not None else None,
+        variables=given.variables if given is not None else None,
+    )
 
 
 def runtime_var_problem(name: str) -> str | None:

@@ -18,6 +18,8 @@ from wf.dag.model import DAG
 from wf.executor.cancel import CancelScope
 from wf.executor.events import EventDispatcher, ProgressEvent, ProgressEventKind
 from wf.executor.writer import StoreWriter
+from wf.files import open_regular_file
+from wf.secrets import Masker
 from wf.storage import ContextSnapshot, ExecutionMode, Store, TaskExecution
 from wf.storage.times import now_utc
 from wf.telemetry import trace_sink, tracing_enabled
@@ -121,6 +123,10 @@ class RunState:
     run_log_dir: str = ""
     #: Whether the run is traced (docs/otel.md): each attempt then gets a TRACEPARENT.
     traced: bool = False
+    #: The run's secret values, masked in logs, events and records (docs/secrets.md).
+    masker: Masker = field(default_factory=Masker)
+    #: Declared secrets given to every task's environment.
+    secret_env: dict[str, str] = field(default_factory=dict)
     #: Incremental runs (docs/caching.md): the run's cache decisions, None without a cache.
     cache: RunCache | None = None
     _attempts: dict[str, int] = field(default_factory=dict)
@@ -160,6 +166,12 @@ class RunState:
     def emit(self, kind: ProgressEventKind, **fields: Any) -> None:
         """Queue a progress event of this run (nothing is built when no one listens)."""
         if self.events.active:
+            if self.masker:  # the texts; the IDs stay as they are, to name the task
+                text = self.masker.text
+                fields = {
+                    k: text(v) if isinstance(v, str) and k != "task_id" else v
+                    for k, v in fields.items()
+                }
             self.events.emit(ProgressEvent(kind=kind, run_id=self.run_id, **fields))
 
     def audit(self, event_type: str, data: dict[str, Any]) -> None:
@@ -272,7 +284,7 @@ def tail_lines(log_path: str | None, count: int = 10) -> str | None:
     if not log_path:
         return None
     try:
-        with open(log_path, "rb") as fh:
+        with open_regular_file(log_path) as fh:
             fh.seek(0, 2)
             size = fh.tell()
             fh.seek(max(0, size - 64 * 1024))

@@ -8,14 +8,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from wf.secrets import mask_params
 from wf.storage.base import StoreBase
 from wf.storage.rows import dump_json
 from wf.storage.times import format_optional, format_time, now_utc, parse_time
 
 _RECORD_COLUMNS = (
     "workflow_name, node_id, cache_key, command_digest, read_variables, input_manifest, "
-    "output_manifest, variables, run_id, created_at"
+    "output_manifest, variables, run_id, created_at, identities"
 )
+_HEAD_COLUMNS = "node_id, cache_key, command_digest, read_variables, variables, run_id, identities"
 _HIT_COLUMNS = "id, run_id, task_id, task_name, cache_key, source_run_id, fingerprint, created_at"
 
 #: A file's identity for the hash cache: (size, mtime_ns, ctime_ns, inode).
@@ -43,6 +45,20 @@ class CacheRecord:
     variables: list[dict[str, str]] = field(default_factory=list)
     run_id: str = ""
     created_at: datetime | None = None
+    #: The identity digest of every file (``wf.cache.unchanged``), None unless all trusted.
+    identities: str | None = None
+
+    def head(self) -> CacheHead:
+        """The part of the record that the stat-only check reads."""
+        return CacheHead(
+            node_id=self.node_id,
+            cache_key=self.cache_key,
+            command_digest=self.command_digest,
+            read_variables=dict(self.read_variables),
+            variables=list(self.variables),
+            run_id=self.run_id,
+            identities=self.identities,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """The record as JSON-ready values."""
@@ -57,7 +73,22 @@ class CacheRecord:
             "variables": list(self.variables),
             "run_id": self.run_id,
             "created_at": format_optional(self.created_at),
+            "identities": self.identities,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class CacheHead:
+    """A cache record without its manifests: all that an up-to-date node needs when its
+    files still have the recorded identities (the manifests are read only otherwise)."""
+
+    node_id: str
+    cache_key: str
+    command_digest: str
+    read_variables: dict[str, str | None]
+    variables: list[dict[str, str]]
+    run_id: str
+    identities: str | None
 
 
 @dataclass(slots=True)
@@ -100,7 +131,13 @@ def _record(row: Sequence[Any]) -> CacheRecord:
         variables=json.loads(row[7]),
         run_id=row[8],
         created_at=parse_time(row[9]),
+        identities=row[10],
     )
+
+
+def _json(text: str, empty: Any) -> Any:
+    # Most nodes read and register no variable: skip the decoder for the empty values.
+    return empty if text in ("{}", "[]") else json.loads(text)
 
 
 class StoreCache(StoreBase):
@@ -113,6 +150,32 @@ class StoreCache(StoreBase):
             (workflow_name,),
         )
         return {row[1]: _record(row) for row in rows}
+
+    def cache_heads(self, workflow_name: str) -> dict[str, CacheHead]:
+        """The records of WORKFLOW_NAME without their manifests, by node ID (one query)."""
+        rows = self._all(
+            f"SELECT {_HEAD_COLUMNS} FROM task_cache WHERE workflow_name = ?", (workflow_name,)
+        )
+        return {
+            row[0]: CacheHead(
+                node_id=row[0],
+                cache_key=row[1],
+                command_digest=row[2],
+                read_variables=_json(row[3], {}),
+                variables=_json(row[4], []),
+                run_id=row[5],
+                identities=row[6],
+            )
+            for row in rows
+        }
+
+    def cache_record(self, workflow_name: str, node_id: str) -> CacheRecord | None:
+        """The whole record of one node, or None."""
+        row = self._one(
+            f"SELECT {_RECORD_COLUMNS} FROM task_cache WHERE workflow_name = ? AND node_id = ?",
+            (workflow_name, node_id),
+        )
+        return None if row is None else _record(row)
 
     def put_cache_record(self, record: CacheRecord) -> None:
         """Insert RECORD, replacing the node's earlier record (one statement: atomic)."""
@@ -128,7 +191,12 @@ class StoreCache(StoreBase):
             dump_json(record.variables),
             record.run_id,
             created,
+            record.identities,
         )
+        if mask_params(params) != params:
+            # A record holding a secret (docs/secrets.md) is not kept: a cache hit would restore
+            # *** instead of the value, and the value itself must not be stored.
+            return
         marks = ", ".join("?" * len(params))
         with self._use() as conn:
             conn.execute(
@@ -140,11 +208,12 @@ class StoreCache(StoreBase):
         replaced the record meanwhile; True if it was updated."""
         with self._use() as conn:
             cursor = conn.execute(
-                "UPDATE task_cache SET input_manifest = ?, output_manifest = ? "
+                "UPDATE task_cache SET input_manifest = ?, output_manifest = ?, identities = ? "
                 "WHERE workflow_name = ? AND node_id = ? AND cache_key = ? AND run_id = ?",
                 (
                     dump_json(record.input_manifest),
                     dump_json(record.output_manifest),
+                    record.identities,
                     record.workflow_name,
                     record.node_id,
                     record.cache_key,

@@ -267,6 +267,15 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {1: MIGRATION_1, 2: MIGRATION_2}
 #: Where an attempt ran (docs/dask.md): the worker's address, NULL on this machine.
 MIGRATION_TASK_HOST: tuple[str, ...] = ("ALTER TABLE task_executions ADD COLUMN hostname TEXT",)
 MIGRATIONS[max(MIGRATIONS) + 1] = MIGRATION_TASK_HOST
+#: The stat-only check of incremental runs (docs/caching.md): the record's identity digest,
+#: and an index holding every column but the manifests, so that a run reads the records'
+#: heads without reading their manifests.
+MIGRATION_CACHE_IDENTITIES: tuple[str, ...] = (
+    "ALTER TABLE task_cache ADD COLUMN identities TEXT",
+    "CREATE INDEX idx_task_cache_heads ON task_cache(workflow_name, node_id, cache_key, "
+    "command_digest, read_variables, variables, run_id, identities)",
+)
+MIGRATIONS[max(MIGRATIONS) + 1] = MIGRATION_CACHE_IDENTITIES
 LATEST_VERSION = max(MIGRATIONS)
 
 _CREATE_VERSION_TABLE = (

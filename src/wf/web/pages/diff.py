@@ -19,6 +19,8 @@ _MARKS = {
 def _side(summary: dict[str, Any] | None) -> str:
     if summary is None:
         return '<span class="muted">absent</span>'
+    if summary["state"] == "cached":  # up to date (docs/caching.md): no attempt
+        return '<span class="badge s-cached">cached</span> up to date'
     code = "-" if summary["exit_code"] is None else summary["exit_code"]
     return (
         f'<span class="badge s-{esc(summary["state"])}">{esc(summary["state"])}</span> '
@@ -41,6 +43,7 @@ def _overview(a: Run, b: Run) -> str:
         ("Success", a.tasks_success, b.tasks_success),
         ("Failed", a.tasks_failed, b.tasks_failed),
         ("Skipped", a.tasks_skipped, b.tasks_skipped),
+        ("Cached", a.tasks_cached, b.tasks_cached),
     ):
         mark = "~" if va != vb else ""
         rows.append((esc(label), esc(va), esc(vb), esc(mark)))

@@ -46,6 +46,17 @@ def health_page(report: HealthReport) -> str:
         ("Log disk usage", esc(human_bytes(report.log_disk_bytes))),
         ("Success rate 7d", esc("no data" if rate < 0 else f"{rate * 100:.1f}%")),
     ]
+    if report.database_ok:  # incremental runs (docs/caching.md), as `wf health` prints it
+        items.append(
+            (
+                "Cache",
+                esc(
+                    f"{report.cache_records} record(s) of {report.cache_workflows} "
+                    f"workflow(s), {human_bytes(report.cache_bytes)}; "
+                    f"{report.cache_file_hashes} file hash(es)"
+                ),
+            )
+        )
     verdict = (
         '<p class="verdict ok">● System is healthy</p>'
         if report.healthy

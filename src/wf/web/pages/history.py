@@ -70,12 +70,13 @@ def runs_table(listing: RunListing, filters: RunFilters, pg: RunPage, keep: dict
             esc(r.tasks_success),
             esc(r.tasks_failed),
             esc(r.tasks_skipped),
+            esc(r.tasks_cached),
         )
         for r in listing.runs
     ]
     headers = ["Run ID", "Workflow", "Status", "Started at", "Duration", "Tasks"]
-    headers += ["Success", "Failed", "Skipped"]
-    out = table(headers, rows, cls="runs")
+    headers += ["Success", "Failed", "Skipped", "Cached"]
+    out = table(headers, rows, cls="runs", keys=[r.id for r in listing.runs])
     total = listing.summary.total_runs
     first, last = pg.offset + 1, pg.offset + len(listing.runs)
     links = []

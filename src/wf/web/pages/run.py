@@ -8,7 +8,7 @@ from typing import Any
 from wf.dag.cached import CachedDagError, dag_from_cache
 from wf.dag.model import DAG
 from wf.failure import FailureSummary, failure_summary
-from wf.inspection import Inspection, inspect_run
+from wf.inspection import Inspection, cached_nodes, inspect_run
 from wf.storage import TERMINAL_RUN_STATUSES, Run, Store
 from wf.web.markup import (
     definitions,
@@ -39,8 +39,12 @@ def run_dag(inspection: Inspection) -> DAG | None:
 
 
 def node_states(inspection: Inspection) -> dict[str, str]:
-    """Each node's latest state (forensic nodes included)."""
-    return {te.task_id: str(te.state) for te in inspection.latest}
+    """Each node's latest state (forensic nodes included; ``cached`` for a node that was up
+    to date, docs/caching.md)."""
+    states = {te.task_id: str(te.state) for te in inspection.latest}
+    for node_id in cached_nodes(inspection.latest, inspection.cached):
+        states[node_id] = "cached"
+    return states
 
 
 def _names(nodes: list[str], run_id: str) -> str:
@@ -54,11 +58,10 @@ def failure_block(run: Run, summary: FailureSummary) -> str:
         label = summary.root_cause
         if summary.root_name and summary.root_name != summary.root_cause:
             label += f" ({summary.root_name})"
-        code = "-" if summary.exit_code is None else str(summary.exit_code)
+        attempts = f"{summary.attempts} attempt" + ("" if summary.attempts == 1 else "s")
         parts.append(
             f'<h2>Root cause: <a href="{esc(log_href(run.id, summary.root_cause))}">'
-            f"{esc(label)}</a> — exit code {esc(code)} after {esc(summary.attempts)} "
-            "attempt(s)</h2>"
+            f"{esc(label)}</a> — {esc(summary.kind)} ({esc(attempts)})</h2>"
         )
     else:
         parts.append(f"<h2>Run {esc(str(run.status))}</h2>")
@@ -97,7 +100,7 @@ def _metadata(run: Run, inspection: Inspection) -> str:
             "Tasks",
             esc(
                 f"{run.total_tasks} total, {run.tasks_success} success, {run.tasks_failed} "
-                f"failed, {run.tasks_skipped} skipped (attempts)"
+                f"failed, {run.tasks_skipped} skipped (attempts), {run.tasks_cached} up to date"
             ),
         ),
         ("Resumes", esc(run.resume_count)),
@@ -112,8 +115,11 @@ def _metadata(run: Run, inspection: Inspection) -> str:
 
 def _tasks(inspection: Inspection) -> str:
     attempts = Counter(te.task_id for te in inspection.tasks)
+    cached = cached_nodes(inspection.latest, inspection.cached)
     rows = []
     for te in inspection.latest:
+        if te.task_id in cached:
+            continue
         error = te.error_message or ""
         if len(error) > _ERROR_CHARS:
             error = error[: _ERROR_CHARS - 1] + "…"
@@ -132,6 +138,19 @@ def _tasks(inspection: Inspection) -> str:
                 esc(duration(te.duration_ms)),
                 esc("-" if te.exit_code is None else te.exit_code),
                 esc(error or "-"),
+            )
+        )
+    for hit in cached.values():  # up to date (docs/caching.md): no attempt, no log
+        source = hit.source_run_id
+        rows.append(
+            (
+                esc(hit.task_id),
+                task_badge("cached"),
+                "-",
+                "-",
+                "-",
+                f'up to date (recorded by run <a class="mono" href="{esc(run_href(source))}"'
+                f' title="{esc(source)}">{esc(short(source))}</a>)',
             )
         )
     if not rows:
@@ -191,7 +210,10 @@ def run_sections(store: Store, run_id: str) -> dict[str, Any]:
         f'<div class="title"><h1>{esc(run.workflow_name)}</h1>{run_badge(str(run.status))}'
         f'<span class="mono muted" title="{esc(run.id)}">{esc(run.id)}</span></div>'
     )
-    summary = failure_summary(run, dag, inspection.tasks) if dag is not None else None
+    cached = cached_nodes(inspection.latest, inspection.cached)
+    summary = (
+        failure_summary(run, dag, inspection.tasks, cached=cached) if dag is not None else None
+    )
     if summary is None and run.status.value in ("failed", "cancelled"):
         summary = FailureSummary(error=run.error, resumable=True)
     if summary is not None:
