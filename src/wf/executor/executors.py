@@ -1,4 +1,4 @@
-"""The three public executors (SPEC §10.4): one engine, three scheduling policies."""
+"""The three public executors (docs/api.md#run-it): one engine, three scheduling policies."""
 
 from __future__ import annotations
 
@@ -142,7 +142,7 @@ class _EngineExecutor:
         timeout: float | None = None,
         secrets: Secrets | None = None,
     ) -> Run:
-        """Run DAG to a terminal state and return the final run row (SPEC §4.1).
+        """Run DAG to a terminal state and return the final run row (docs/architecture.md#one-run).
 
         SECRETS (docs/secrets.md) holds the values of the workflow's declared secrets (those
         missing are read from the environment) and the secret variables (``--secret``).
@@ -201,7 +201,10 @@ class _EngineExecutor:
         rerun: list[str] | None = None,
         secrets: Secrets | None = None,
     ) -> Run:
-        """Resume a failed, cancelled or interrupted run in this executor's mode (SPEC §6)."""
+        """Resume a failed, cancelled or interrupted run in this executor's mode.
+
+        See docs/resume.md.
+        """
         from wf.executor.resume import resume_run
 
         return resume_run(

@@ -157,7 +157,8 @@ class Reactor:
         """
         attempt = Attempt(spec, cancel, tag)
         if spec.output_path is not None:
-            # SPEC §2.5: the WF_OUTPUT file exists, empty and 0600, before the attempt starts.
+            # The WF_OUTPUT file exists, empty and 0600, before the attempt starts
+            # (docs/variables.md).
             create_private_file(spec.output_path, truncate=True)
         out_r, out_w = os.pipe2(os.O_CLOEXEC)
         err_r, err_w = os.pipe2(os.O_CLOEXEC)
