@@ -342,3 +342,25 @@ def test_concurrent_runs_of_one_workflow_keep_the_records_whole(
     )
     data = json.loads(result.stdout)
     assert {t["task_id"] for t in data["cached"]} == WITH_INPUTS
+
+
+def test_a_cached_run_makes_no_log_directories_for_up_to_date_tasks(
+    wf: Wf, workdir: Path, wf_home: Path
+) -> None:
+    """Log directories are made ahead for runs of 16 nodes or more; not for nodes that have
+    a cache record (they are likely up to date and never write a log)."""
+    (workdir / "in.txt").write_text("x\n")
+    lines = ['name = "many"']
+    for i in range(20):
+        lines += [f"[tasks.t{i:02d}]", f'cmd = "cp in.txt out{i:02d}.txt"', 'inputs = ["in.txt"]']
+        lines += [f'outputs = ["out{i:02d}.txt"]']
+    lines += ["[tasks.always]", 'cmd = "true"']
+    (workdir / "many.toml").write_text("\n".join(lines) + "\n")
+    first = json.loads(wf("run", "many.toml", "--json").out)
+    assert len(first["tasks"]) == 21
+    code, out, err = wf("run", "many.toml", "--json", "--force-task", "t03")
+    assert code == 0, err
+    second = json.loads(out)
+    assert {t["task_id"] for t in second["tasks"]} == {"t03", "always"}
+    run_logs = wf_home / "logs" / second["run"]["id"]
+    assert sorted(p.name for p in run_logs.iterdir()) == ["always", "t03"]

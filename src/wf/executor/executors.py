@@ -10,7 +10,7 @@ from typing import Any, Protocol
 from wf.contextmap import RESERVED_NAMES, ContextMap
 from wf.dag.model import DAG
 from wf.errors import SecurityError
-from wf.executor.cache import CacheOptions, make_run_cache
+from wf.executor.cache import CacheOptions, log_dir_nodes, make_run_cache
 from wf.executor.cancel import CancelScope
 from wf.executor.engine import (
     ExternalCancel,
@@ -265,7 +265,7 @@ class _EngineExecutor:
         # The opening records (run_started or run_resumed, the first checkpoint) go on record
         # before any task starts: a run killed in its first milliseconds still has them.
         rs.writer.flush()
-        reap = prepare_log_dirs(rs.run_log_dir, nodes)
+        reap = prepare_log_dirs(rs.run_log_dir, log_dir_nodes(rs, nodes))
         try:
             external = ExternalCancel(rs.run_cancel, cancel, timeout)
             schedule(rs, policy, self.workers_for(session), external, session)
