@@ -38,14 +38,20 @@ class Tool:
     home: str | None = None  # wf's home directory under the shape's directory
 
 
+#: A source tree of another wf (``git archive REV src | tar -x -C DIR``, then DIR/src) to run
+#: as the ``wf-before`` tool beside this one, for before/after comparisons in one table.
+BEFORE = os.environ.get("WF_BENCH_BEFORE", "")
+
+
 def _wf(
-    extra: Callable[[shp.Shape], list[str]], home: str
+    extra: Callable[[shp.Shape], list[str]], home: str, src: str = ""
 ) -> Callable[[shp.Shape, Path], list[str]]:
     """A wf command line. Each variant keeps one home per shape, so history accumulates across
     repetitions as it would for a real user (critical-path scheduling weighs by it)."""
 
     def build(shape: shp.Shape, d: Path) -> list[str]:
         return [
+            *(["env", f"PYTHONPATH={src}"] if src else []),
             PY,
             "-m",
             "wf",
@@ -66,6 +72,7 @@ def _ws(shape: shp.Shape) -> list[str]:
 
 TOOLS = {
     "wf": Tool("wf", _wf(_ws, "home-wf"), "home-wf"),
+    "wf-before": Tool("wf-before", _wf(_ws, "home-before", BEFORE), "home-before"),
     "wf-fifo": Tool(
         "wf-fifo", _wf(lambda s: [*_ws(s), "--schedule", "fifo"], "home-fifo"), "home-fifo"
     ),
@@ -123,6 +130,8 @@ def available(tool: str) -> bool:
         return shutil.which(tool) is not None
     if tool == "doit":
         return importlib.util.find_spec("doit") is not None
+    if tool == "wf-before":
+        return bool(BEFORE)
     return True
 
 
@@ -149,6 +158,8 @@ def precompile_wf() -> None:
     spec = importlib.util.find_spec("wf")
     for location in (spec.submodule_search_locations or []) if spec else []:
         compileall.compile_dir(location, quiet=1)
+    if BEFORE:
+        compileall.compile_dir(str(Path(BEFORE) / "wf"), quiet=1)
 
 
 def last_run_seconds(home: Path) -> float | None:

@@ -35,7 +35,9 @@ GUIDE_PAGES = [
     "json.md",
     "configuration.md",
     "schema.md",
+    "ui.md",
     "otel.md",
+    "secrets.md",
 ]
 
 

@@ -143,6 +143,7 @@ LAYERS = {
             "cache",
             "rundiff",
             "files",
+            "secrets",  # reads --env-file and masks files a task wrote
         ],
         1,
     ),

@@ -53,6 +53,24 @@ depends_on = ["publish"]
 """
 
 
+LIVE = """
+name = "nightly-report"
+description = "Fetch three sources in parallel, then build and publish the report"
+
+[tasks.fetch]
+cmd = "echo fetching {{.source}}"
+matrix = { source = ["sales", "stock", "web"] }
+
+[tasks.build]
+cmd = "while [ ! -e '%s' ]; do sleep 0.05; done; echo built"
+depends_on = ["fetch"]
+
+[tasks.publish]
+cmd = "echo published"
+depends_on = ["build"]
+"""
+
+
 def wf(home: Path, *args: str) -> None:
     env = dict(os.environ, WF_HOME=str(home))
     subprocess.run([sys.executable, "-m", "wf", *args], env=env, capture_output=True, check=False)
@@ -86,6 +104,21 @@ def main() -> None:
             page.screenshot(path=OUT / "ui-run-failed.png", full_page=True)
             page.goto(page.url + "/logs/build")
             page.screenshot(path=OUT / "ui-log.png")
+            gate = home.parent / "gate"
+            (workflows / "nightly-report.toml").write_text(textwrap.dedent(LIVE % gate))
+            live = subprocess.Popen(
+                [sys.executable, "-m", "wf", "run", "nightly-report", "--plain", "-j", "4"],
+                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )
+            page.goto(url)
+            page.locator("table.runs tbody tr:has-text('nightly-report') a.mono").click()
+            page.wait_for_url("**/runs/*")
+            graph = page.frame_locator("#graph-frame")
+            graph.locator(".node.st-running").first.wait_for()
+            page.wait_for_timeout(500)
+            page.screenshot(path=OUT / "ui-run-live.png")
+            gate.touch()
+            live.wait(60)
             page.goto(url + "workflows")
             page.screenshot(path=OUT / "ui-workflows.png")
             page.goto(url + "health")

@@ -8,7 +8,7 @@ import re
 
 from wf.errors import WfError
 
-__all__ = ["DurationError", "format_duration", "parse_duration"]
+__all__ = ["MAX_DELAY", "DurationError", "backoff_delay", "format_duration", "parse_duration"]
 
 _UNIT_SECONDS = {
     "ns": 1e-9,
@@ -24,6 +24,28 @@ _NUMBER = r"(?:\d+\.?\d*|\.\d+)"
 _GROUP_RE = re.compile(rf"({_NUMBER})(ns|us|µs|μs|ms|s|m|h)")
 _DURATION_RE = re.compile(rf"(?:{_GROUP_RE.pattern})+")
 _UNITLESS_RE = re.compile(_NUMBER)
+
+
+#: The longest delay wf computes (2**63 - 1 ms, what an SQLite INTEGER of milliseconds holds;
+#: about 292 million years): longer ones are this, never an overflow or an infinity.
+MAX_DELAY = (2**63 - 1) / 1000
+
+
+def backoff_delay(base: float, factor: float, steps: int, cap: float | None = None) -> float:
+    """``min(base × factor^steps, cap)`` in seconds, never raising and never above
+    ``MAX_DELAY``, whatever the numbers (``retry_backoff = 1e200`` included)."""
+    if base <= 0 or steps < 0:
+        delay = max(base, 0.0) if steps >= 0 else 0.0
+    else:
+        try:
+            delay = base * factor**steps
+        except OverflowError:
+            delay = math.inf
+    if cap is not None:
+        delay = min(delay, cap)
+    if not delay <= MAX_DELAY:  # also NaN
+        delay = MAX_DELAY
+    return max(delay, 0.0)
 
 
 class DurationError(WfError, ValueError):

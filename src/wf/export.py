@@ -5,14 +5,13 @@ from __future__ import annotations
 import io
 import json
 import os
-import stat
 import tarfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from wf.files import open_private
+from wf.files import open_private, open_regular_file
 from wf.inspection import audit_event_dict, parse_json_text
 from wf.storage import Store, TaskExecution, format_time, now_utc
 
@@ -66,29 +65,53 @@ class TarResult:
 
 
 def log_member_name(te: TaskExecution) -> str:
-    """The tarball member of an attempt's log: ``logs/<node_id>/attempt_<n>.log``."""
-    return f"logs/{te.task_id}/attempt_{te.attempt}.log"
+    """The tarball member of an attempt's log: ``logs/<node_id>/attempt_<n>.log``.
+
+    The node ID is made a single safe path component (no ``/``, never ``.`` or ``..``), so a
+    member name is never absolute and never climbs out, whatever the database says.
+    """
+    node = te.task_id.replace("/", "_").replace("\\", "_").replace("\0", "_")
+    if node in ("", ".", ".."):
+        node = node.replace(".", "_") or "_"
+    return f"logs/{node}/attempt_{int(te.attempt)}.log"
 
 
-def write_tar(payload: dict[str, Any], rows: list[TaskExecution], path: Path) -> TarResult:
+def write_tar(
+    payload: dict[str, Any],
+    rows: list[TaskExecution],
+    path: Path,
+    run_log_dir: Path | None = None,
+) -> TarResult:
     """Write a gzip tarball with ``run.json`` and every existing attempt log of ROWS.
 
-    The tarball and its members have mode 0600; missing or non-regular log files are skipped.
+    Only logs inside RUN_LOG_DIR (``<logs>/<run_id>``) are packed, whatever a row's
+    ``log_path`` says, and only regular files, opened without blocking and without following a
+    symbolic link (a task may leave a FIFO or a link where its log was). The tarball and its
+    members have mode 0600; missing, foreign or non-regular log files are skipped.
     """
     mtime = int(now_utc().timestamp())
     logs = 0
     seen: set[str] = set()
+    root = os.path.realpath(run_log_dir) if run_log_dir is not None else None
     with open_private(path) as fh, tarfile.open(fileobj=fh, mode="w:gz") as tar:
         data = payload_json(payload).encode("utf-8")
         tar.addfile(_member("run.json", len(data), mtime), io.BytesIO(data))
         for te in rows:
             name = log_member_name(te)
-            if not te.log_path or name in seen:
+            if not te.log_path or name in seen or not _inside(te.log_path, root):
                 continue
             if _add_log(tar, Path(te.log_path), name, mtime):
                 seen.add(name)
                 logs += 1
     return TarResult(path=path, tasks=len(rows), logs=logs)
+
+
+def _inside(log_path: str, root: str | None) -> bool:
+    """Whether LOG_PATH, its directories' links resolved, is a file below ROOT."""
+    if root is None:
+        return True
+    where = os.path.join(os.path.realpath(os.path.dirname(log_path)), os.path.basename(log_path))
+    return where.startswith(root.rstrip(os.sep) + os.sep)
 
 
 def _member(name: str, size: int, mtime: int) -> tarfile.TarInfo:
@@ -103,13 +126,10 @@ def _member(name: str, size: int, mtime: int) -> tarfile.TarInfo:
 
 def _add_log(tar: tarfile.TarFile, log: Path, name: str, mtime: int) -> bool:
     try:
-        fh = log.open("rb")
+        fh = open_regular_file(log)
     except OSError:
         return False
     with fh:
-        st = os.fstat(fh.fileno())
-        if not stat.S_ISREG(st.st_mode):
-            return False
         # A running attempt may still be appending: take the size seen now.
-        tar.addfile(_member(name, st.st_size, mtime), fh)
+        tar.addfile(_member(name, os.fstat(fh.fileno()).st_size, mtime), fh)
     return True

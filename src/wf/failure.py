@@ -6,7 +6,7 @@ that draw it themselves, such as the web UI.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,12 +18,17 @@ from wf.storage import Run, RunStatus, TaskExecution, TaskStatus
 TAIL_LINES = 10
 
 
-def node_outcomes(dag: DAG, latest: dict[str, TaskExecution]) -> dict[str, str]:
-    """The final outcome per node: success, failed, skipped, cancelled or not_started."""
+def node_outcomes(
+    dag: DAG, latest: dict[str, TaskExecution], cached: Collection[str] = ()
+) -> dict[str, str]:
+    """The final outcome per node: success, failed, skipped, cancelled, cached (up to date,
+    docs/caching.md: no attempt row) or not_started."""
     out: dict[str, str] = {}
     for node_id in dag.sequential_order():
         row = latest.get(node_id)
-        if row is None or row.state in (TaskStatus.PENDING, TaskStatus.READY):
+        if row is None and node_id in cached:
+            out[node_id] = "cached"
+        elif row is None or row.state in (TaskStatus.PENDING, TaskStatus.READY):
             out[node_id] = "not_started"
         elif row.state is TaskStatus.RUNNING:
             out[node_id] = "cancelled"
@@ -32,12 +37,31 @@ def node_outcomes(dag: DAG, latest: dict[str, TaskExecution]) -> dict[str, str]:
     return out
 
 
+def failure_kind(row: TaskExecution) -> str:
+    """How a failed or cancelled attempt ended, in words: ``exit code 2``, ``timed out after
+    1s``, ``failed before start: …``, ``output registration failed: …`` or ``cancelled``."""
+    error = row.error_message or ""
+    if row.state is TaskStatus.CANCELLED:
+        return "cancelled"
+    if error.startswith("timed out"):
+        return error
+    if row.exit_code is None:
+        return f"failed before start: {error}" if error else "failed before start"
+    if row.exit_code == 0:
+        return f"output registration failed: {error.removeprefix('failed to register output: ')}"
+    if row.exit_code < 0:
+        return error or "did not run to an exit status"
+    return f"exit code {row.exit_code}"
+
+
 @dataclass
 class FailureSummary:
     """Why a run failed: the root cause's attempt, its log tail, and the other outcomes."""
 
     root_cause: str | None = None
     root_name: str | None = None
+    kind: str | None = None
+    """How the root cause's attempt ended (``failure_kind``)."""
     exit_code: int | None = None
     attempts: int = 0
     error: str | None = None
@@ -53,6 +77,7 @@ class FailureSummary:
         return {
             "root_cause": self.root_cause,
             "root_name": self.root_name,
+            "kind": self.kind,
             "exit_code": self.exit_code,
             "attempts": self.attempts,
             "error": self.error,
@@ -66,7 +91,12 @@ class FailureSummary:
 
 
 def failure_summary(
-    run: Run, dag: DAG, rows: Iterable[TaskExecution], *, tail: int = TAIL_LINES
+    run: Run,
+    dag: DAG,
+    rows: Iterable[TaskExecution],
+    *,
+    cached: Collection[str] = (),
+    tail: int = TAIL_LINES,
 ) -> FailureSummary | None:
     """The summary of a failed or cancelled RUN (None for any other status).
 
@@ -88,14 +118,19 @@ def failure_summary(
         row = cause_row
         summary.root_cause = cause
         summary.root_name = dag.nodes[cause].name if cause in dag.nodes else cause
+        summary.kind = failure_kind(row)
         summary.exit_code = row.exit_code
         summary.attempts = row.attempt
         summary.error = row.error_message
         summary.log_path = row.log_path
         lines = read_lines(row.log_path, tail) if row.log_path else None
         summary.last_lines = lines if isinstance(lines, list) else []
-    outcomes = node_outcomes(dag, latest)
-    summary.also_failed = [n for n, v in outcomes.items() if v == "failed" and n != cause]
+    outcomes = node_outcomes(dag, latest, cached)
+    summary.also_failed = [
+        f"{n} (ignored)" if n in dag.nodes and dag.nodes[n].task.ignore_failure else n
+        for n, v in outcomes.items()
+        if v == "failed" and n != cause
+    ]
     summary.cancelled = [n for n, v in outcomes.items() if v == "cancelled"]
     summary.not_started = [n for n, v in outcomes.items() if v == "not_started"]
     return summary

@@ -7,6 +7,8 @@ import sys
 from collections import deque
 from dataclasses import dataclass
 
+from wf.files import open_regular_file
+
 
 def read_lines(path: str | None, tail: int = 0) -> list[str] | str | None:
     """The lines of a log (the last TAIL when TAIL > 0), None when there is none, or an
@@ -14,7 +16,7 @@ def read_lines(path: str | None, tail: int = 0) -> list[str] | str | None:
     if not path:
         return None
     try:
-        with open(path, "rb") as fh:
+        with open_regular_file(path) as fh:
             if tail > 0:
                 lines: deque[bytes] = deque(fh, maxlen=min(tail, sys.maxsize))
                 data = b"".join(lines)
@@ -39,7 +41,7 @@ class FollowedFile:
     def read_new(self) -> list[str]:
         """Complete lines appended since the last call."""
         try:
-            with open(self.path, "rb") as fh:
+            with open_regular_file(self.path) as fh:
                 fh.seek(self.offset)
                 data = fh.read()
         except OSError:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -90,7 +92,7 @@ def test_dependents_start_after_their_dependencies_and_rows_name_the_worker(
     run = executor.execute(dag, progress=events.append)
     assert run.status is RunStatus.SUCCESS
     assert run.execution_mode == "work_stealing"
-    assert run.max_parallel == 4  # 2 workers x 2 threads
+    assert run.max_parallel == 8  # 2 workers x 2 threads, two attempts in flight per thread
     by_id = {r.task_id: r for r in rows(store, run.id)}
     for dep, child in (("a", "b"), ("a", "c"), ("b", "d"), ("c", "d")):
         assert by_id[dep].end_time <= by_id[child].start_time
@@ -321,19 +323,6 @@ def test_an_unreachable_scheduler_is_an_error_before_any_run_exists(tmp_path):
     assert "No runs found" in listed.stdout
 
 
-def test_dask_without_a_scheduler_address_is_a_usage_error(wf, tmp_path):
-    flow = tmp_path / "flow.toml"
-    flow.write_text('[tasks.a]\ncmd = "true"\n')
-    code, _, err = wf("run", str(flow), "--executor", "dask")
-    assert code == 2
-    assert "Error: --executor dask needs a scheduler address" in err
-    code, _, err = wf("run", str(flow), "--scheduler", "tcp://127.0.0.1:1")
-    assert code == 2
-    assert "--scheduler needs --executor dask" in err
-    code, _, err = wf("run", str(flow), "--executor", "dask", "--parallel", "--scheduler", "x")
-    assert code == 2
-
-
 def test_config_selects_dask_and_its_scheduler(wf, cluster, tmp_path, monkeypatch):
     flow = tmp_path / "flow.toml"
     flow.write_text('[tasks.a]\ncmd = "echo via config"\n')
@@ -358,8 +347,19 @@ def test_a_worker_killed_mid_attempt_fails_it_as_lost_and_the_retry_runs_elsewhe
     """)
     executor = dask_executor(store, own_cluster.address, tmp_path)
 
+    def reported_running() -> bool:
+        # The attempt's start is on record (its worker has registered the process group with
+        # its orphan guard before reporting it): only then is the worker killed.
+        with sqlite3.connect(tmp_path / "db" / "wf.db", timeout=10) as db:
+            found = db.execute(
+                "SELECT 1 FROM task_executions WHERE state = 'running' AND hostname IS NOT NULL"
+            ).fetchone()
+        return found is not None
+
     def kill_worker() -> None:
-        os.kill(read_pid(parent), signal.SIGKILL)
+        pid = read_pid(parent)
+        wait_for(reported_running, what="the attempt reported running")
+        os.kill(pid, signal.SIGKILL)
 
     killer = threading.Thread(target=kill_worker, daemon=True)
     killer.start()
@@ -403,3 +403,43 @@ def test_a_lost_scheduler_fails_the_run_and_it_stays_resumable(
     assert row.error_message == "dask scheduler lost"
     assert rows(store, run.id, "after") == []
     assert run.status in (RunStatus.FAILED, RunStatus.CANCELLED)  # resumable statuses
+
+
+def test_pools_hold_on_the_cluster_and_secrets_are_masked(cluster, store, write_dag, tmp_path):
+    """Pools are kept by the local scheduler; a secret printed on a worker is masked here."""
+    from wf.secrets import Secrets
+
+    dag = write_dag("""
+        secrets = ["API_TOKEN"]
+        [pools]
+        gpu = 1
+        [tasks.train]
+        matrix = { m = ["a", "b", "c", "d"] }
+        pool = "gpu"
+        cmd = 'echo "token $API_TOKEN"; sleep 0.2'
+    """)
+    secrets = Secrets(env={"API_TOKEN": "tok-on-the-cluster-42"})
+    run = dask_executor(store, cluster.address, tmp_path).execute(dag, secrets=secrets)
+    assert run.status is RunStatus.SUCCESS
+    spans = sorted((r.start_time, r.end_time) for r in rows(store, run.id))
+    assert len(spans) == 4
+    for (_, end), (start, _) in itertools.pairwise(spans):
+        assert end <= start, spans  # capacity 1: never two at once, with 4 worker threads
+    for log in (tmp_path / "logs" / run.id).rglob("*.log"):
+        assert log.read_text() == "token ***\n"
+
+
+def test_a_process_that_left_the_attempts_session_is_killed_on_the_worker_too(
+    cluster, store, write_dag, tmp_path
+):
+    escaped = tmp_path / "escaped.pid"
+    dag = write_dag(f"""
+        [tasks.escape]
+        cmd = "setsid sh -c 'echo $$ > {escaped}; exec sleep 60' & sleep 60"
+        timeout = "1s"
+        kill_grace = "200ms"
+    """)
+    run = dask_executor(store, cluster.address, tmp_path).execute(dag)
+    assert run.status is RunStatus.FAILED
+    pid = read_pid(escaped)
+    wait_for(lambda: not alive(pid), what="the escaped process killed")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -55,6 +56,26 @@ def _wait_for(path: Path, timeout: float = 20.0) -> None:
         time.sleep(0.05)
 
 
+def _wait_on_record(db: Path, task_id: str, timeout: float = 20.0) -> None:
+    """Wait until TASK_ID's attempt is on record as running. A started attempt is committed
+    within one turn of the engine's loop (docs/architecture.md), which under load can come
+    after the task has already written its first file."""
+    deadline = time.monotonic() + timeout
+    query = "SELECT 1 FROM task_executions WHERE task_id = ? AND state = 'running'"
+    while True:
+        if db.exists():
+            conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+            try:
+                if conn.execute(query, (task_id,)).fetchone():
+                    return
+            except sqlite3.OperationalError:
+                pass  # the schema is not there yet
+            finally:
+                conn.close()
+        assert time.monotonic() < deadline, f"{task_id} never went on record"
+        time.sleep(0.05)
+
+
 def _alive(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat") as fh:
@@ -80,6 +101,7 @@ def test_sigkilled_run_is_interrupted_then_resumed_without_rerunning_successes(
     )
     _wait_for(marks / "slow-child")
     child = int((marks / "slow-child").read_text())
+    _wait_on_record(home / "wf.db", "slow")
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from wf.dag import TaskDefinition
-from wf.executor.lifecycle import _retry_delay
+from wf.executor.attempts import RetryPolicy
 from wf.storage import RunStatus, TaskStatus
 
 MODES = ["sequential", "parallel", "work_stealing"]
@@ -182,7 +182,7 @@ def test_retry_delay_is_delay_times_backoff_power_capped_by_max_delay(
     task = TaskDefinition(
         id="t", cmd="true", retry_delay=delay, retry_backoff=backoff, retry_max_delay=cap
     )
-    assert _retry_delay(task, k) == pytest.approx(expected)
+    assert RetryPolicy.of(task).delay_before(k) == pytest.approx(expected)
 
 
 def test_timed_out_attempts_are_retried(write_dag, engine):
@@ -385,3 +385,12 @@ def test_early_failure_records_the_interpolated_command_when_known(write_dag, en
     (row,) = result.rows("a")
     assert row.error_message == f"working directory does not exist: {missing}"
     assert row.command == "echo 42"
+
+
+def test_a_retry_policy_retries_failed_attempts_while_attempts_remain_unless_cancelled():
+    policy = RetryPolicy.of(TaskDefinition(id="t", cmd="true", retries=2))
+    assert policy.attempts == 3
+    assert policy.retries_after(1, cancelled=False)
+    assert policy.retries_after(2, cancelled=False)
+    assert not policy.retries_after(3, cancelled=False)
+    assert not policy.retries_after(1, cancelled=True)

@@ -8,6 +8,7 @@ import threading
 
 import pytest
 
+from wf.executor import CancelToken
 from wf.executor.procgroup import group_alive
 from wf.storage import RunStatus, TaskStatus
 
@@ -283,25 +284,15 @@ def test_tasks_get_default_sigpipe_and_sigxfsz_not_the_interpreters_ignored_ones
     assert not ignored & (1 << (signal.SIGXFSZ - 1))
 
 
-class SignalCancel(threading.Event):
-    """The shape of the CLI's cancel request: a reason, and a kill-now flag set later."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.reason = ""
-        self.hard = False
-
-
-def test_cancel_reason_comes_from_the_cancel_request(write_dag, engine, when_log_contains):
+def test_cancel_reason_comes_from_the_cancel_token(write_dag, engine, when_log_contains):
     dag = write_dag("""
         [tasks.a]
         cmd = "echo started; sleep 30"
     """)
-    cancel = SignalCancel()
+    cancel = CancelToken()
 
     def first_ctrl_c() -> None:
-        cancel.reason = "received SIGINT"
-        cancel.set()
+        cancel.cancel("received SIGINT")
 
     when_log_contains(b"started", first_ctrl_c)
     result = engine.run(dag, cancel=cancel)
@@ -320,12 +311,11 @@ def test_second_cancel_request_kills_without_waiting_for_the_grace_period(
         cmd = "trap '' TERM; echo started; sleep 60 & wait"
         kill_grace = "100s"
     """)
-    cancel = SignalCancel()
+    cancel = CancelToken()
 
     def first_then_second_ctrl_c() -> None:
-        cancel.reason = "received SIGINT"
-        cancel.set()
-        threading.Timer(0.3, lambda: setattr(cancel, "hard", True)).start()
+        cancel.cancel("received SIGINT")
+        threading.Timer(0.3, cancel.kill_now).start()
 
     when_log_contains(b"started", first_then_second_ctrl_c)
     result = engine.run(dag, cancel=cancel)
@@ -333,3 +323,15 @@ def test_second_cancel_request_kills_without_waiting_for_the_grace_period(
     row = result.row("a")
     assert row.state is TaskStatus.CANCELLED
     assert not group_alive(row.pid)
+
+
+def test_a_plain_event_and_a_token_without_reason_cancel_with_the_api_text(write_dag, engine):
+    dag = write_dag("""
+        [tasks.a]
+        cmd = "true"
+    """)
+    for cancel in (threading.Event(), CancelToken()):
+        cancel.set()
+        result = engine.run(dag, cancel=cancel)
+        assert result.run.status is RunStatus.CANCELLED
+        assert result.run.error == "cancelled"

@@ -424,15 +424,13 @@ def test_opening_records_are_committed_before_the_first_task_starts(
     # the first task to see them (a run killed at that moment keeps its opening records).
     import sys
 
-    import wf.executor.engine as engine_module
-    import wf.executor.executors as executors_module
     import wf.executor.writer as writer
 
     # "a" counts as a quick node whose start waits an hour for its batch, so only the
     # opening commit can have put anything on record when it runs.
     monkeypatch.setattr(writer, "COMMIT_DELAY", 3600.0)
-    monkeypatch.setattr(engine_module, "START_DELAY", 3600.0)
-    monkeypatch.setattr(executors_module, "quick_nodes", lambda durations: frozenset({"a"}))
+    monkeypatch.setattr(writer, "START_DELAY", 3600.0)
+    monkeypatch.setattr(writer, "quick_nodes", lambda durations: frozenset({"a"}))
     script = tmp_path / "peek.py"
     script.write_text(
         "import sqlite3, sys\n"
@@ -462,14 +460,11 @@ def test_a_running_attempt_is_on_record_while_it_runs(
     # running is on record (with the results before it) while it runs.
     import sys
 
-    import wf.executor.executors as executors_module
     import wf.executor.writer as writer
 
     monkeypatch.setattr(writer, "COMMIT_DELAY", 3600.0)
     if quick:
-        monkeypatch.setattr(
-            executors_module, "quick_nodes", lambda durations: frozenset({"first", "second"})
-        )
+        monkeypatch.setattr(writer, "quick_nodes", lambda durations: frozenset({"first", "second"}))
     script = tmp_path / "peek.py"
     script.write_text(
         "import sqlite3, sys, time\n"

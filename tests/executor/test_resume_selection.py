@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from wf.dag import build_dag, parse_workflow_text
-from wf.resume import SelectionError, expand_names, split_names
+from wf.executor.resume import SelectionError, expand_names, split_names
 
 FLOW = """
 [tasks.prep]

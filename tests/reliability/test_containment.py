@@ -10,6 +10,7 @@ predecessor, and a process that deliberately drops the attempt's environment is 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -24,11 +25,9 @@ import pytest
 from reliability_helpers import (
     RunFlow,
     alive,
-    kill_all,
     read_pids,
     record,
     task_alive,
-    wait_dead,
     wait_for,
     wf_cmd,
     wf_env,
@@ -42,6 +41,7 @@ pytestmark = [
 #: The escaped process: ignores SIGTERM (inherited across exec), records its PID, sleeps.
 INNER = 'trap "" TERM; echo $$ >> PIDS; exec sleep 60'
 PY = sys.executable
+Ident = tuple[int, "int | None"]  # a process: PID and start time
 
 #: How a task's process leaves the attempt's process group (name -> shell line).
 ESCAPES: dict[str, str] = {
@@ -86,26 +86,43 @@ def _workflow(tmp: Path, body: str, task_keys: str = "") -> tuple[str, dict[str,
     return "\n".join(parts), pidfiles
 
 
-def _recorded(pidfiles: dict[str, Path]) -> dict[str, list[int]]:
-    return {name: read_pids(path) for name, path in pidfiles.items()}
+def _started(pid: int) -> int | None:
+    """PID's start time (field 22 of /proc/PID/stat), or None when it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            return int(fh.read().rsplit(b")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
 
 
-def _survivors(pids: dict[str, list[int]]) -> dict[str, list[int]]:
-    return {n: alive_ for n, p in pids.items() if (alive_ := [x for x in p if task_alive(x)])}
+def _recorded(pidfiles: dict[str, Path]) -> dict[str, list[tuple[int, int | None]]]:
+    """Each escape's processes as (PID, start time): a PID reused later is not a survivor."""
+    return {name: [(p, _started(p)) for p in read_pids(path)] for name, path in pidfiles.items()}
+
+
+def _survivors(pids: dict[str, list[tuple[int, int | None]]]) -> dict[str, list[int]]:
+    return {
+        name: found
+        for name, group in pids.items()
+        if (found := [p for p, t in group if t is not None and _started(p) == t and task_alive(p)])
+    }
 
 
 @pytest.fixture
-def escaped() -> Iterator[list[int]]:
-    """PIDs to SIGKILL after the test, whatever happened."""
-    pids: list[int] = []
+def escaped() -> Iterator[list[Ident]]:
+    """Processes (PID, start time) to SIGKILL after the test, whatever happened."""
+    pids: list[Ident] = []
     yield pids
-    kill_all(pids)
+    for pid, started in pids:
+        if started is not None and _started(pid) == started:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
 
 
 # -- the attempt ends inside wf --------------------------------------------------------------------
 @pytest.mark.parametrize("fault", ["normal exit", "timeout"])
 def test_no_escaped_process_outlives_its_attempt(
-    run_flow: RunFlow, tmp_path: Path, escaped: list[int], fault: str
+    run_flow: RunFlow, tmp_path: Path, escaped: list[Ident], fault: str
 ) -> None:
     if fault == "normal exit":
         text, pidfiles = _workflow(tmp_path, "WAIT\necho done", 'kill_grace = "300ms"')
@@ -129,7 +146,7 @@ def test_no_escaped_process_outlives_its_attempt(
     from wf.executor.containment import own_children, read_proc
 
     zombies = [p for p in own_children() if (s := read_proc(p)) and not s.alive]
-    assert not set(zombies) & set(escaped)
+    assert not set(zombies) & {pid for pid, _ in escaped}
     record(
         "containment",
         fault=fault,
@@ -140,7 +157,7 @@ def test_no_escaped_process_outlives_its_attempt(
 
 
 def test_the_gnu_timeout_in_the_foreground_dies_with_the_task_timeout(
-    run_flow: RunFlow, tmp_path: Path, escaped: list[int]
+    run_flow: RunFlow, tmp_path: Path, escaped: list[Ident]
 ) -> None:
     """The case from the report: ``timeout 120 cmd`` as a task's command, the task times out."""
     pidfile = tmp_path / "pids"
@@ -152,14 +169,22 @@ def test_the_gnu_timeout_in_the_foreground_dies_with_the_task_timeout(
         kill_grace = "300ms"
         """
     )
-    escaped.extend(read_pids(pidfile))
+    pids = _recorded({"timeout": pidfile})
+    escaped.extend(pids["timeout"])
     assert result.row("slow")["error_message"] == "timed out after 2s"
     assert escaped, "the command under timeout never started"
-    assert not [p for p in escaped if task_alive(p)]
+    assert _survivors(pids) == {}
+    record(
+        "containment",
+        fault="task timeout (timeout 120 cmd in the foreground)",
+        cases=["timeout"],
+        orphans=0,
+        held=True,
+    )
 
 
 def test_a_retry_never_overlaps_its_timed_out_predecessor(
-    run_flow: RunFlow, tmp_path: Path, escaped: list[int]
+    run_flow: RunFlow, tmp_path: Path, escaped: list[Ident]
 ) -> None:
     beats = tmp_path / "beats"
     pidfile = tmp_path / "pids"
@@ -181,7 +206,7 @@ def test_a_retry_never_overlaps_its_timed_out_predecessor(
         retries = 1
         """
     )
-    escaped.extend(read_pids(pidfile))
+    escaped.extend(_recorded({"timeout": pidfile})["timeout"])
     assert result.code == 0, result.err
     lines = beats.read_text().splitlines()
     assert "beat" in lines
@@ -217,7 +242,9 @@ def _start_wf(
 
 
 @pytest.mark.parametrize("presses", [1, 2], ids=["ctrl-c", "ctrl-c twice"])
-def test_ctrl_c_leaves_no_escaped_process(tmp_path: Path, escaped: list[int], presses: int) -> None:
+def test_ctrl_c_leaves_no_escaped_process(
+    tmp_path: Path, escaped: list[Ident], presses: int
+) -> None:
     # With two presses the grace period is far longer than the test: only the second
     # Ctrl+C's immediate SIGKILL can end the TERM-ignoring processes in time.
     grace = "300ms" if presses == 1 else "10m"
@@ -246,7 +273,7 @@ def test_ctrl_c_leaves_no_escaped_process(tmp_path: Path, escaped: list[int], pr
     )
 
 
-def test_kill_9_of_wf_leaves_no_escaped_process(tmp_path: Path, escaped: list[int]) -> None:
+def test_kill_9_of_wf_leaves_no_escaped_process(tmp_path: Path, escaped: list[Ident]) -> None:
     text, pidfiles = _workflow(tmp_path, "WAIT\nsleep 60")
     proc, pids = _start_wf(tmp_path, text, pidfiles)
     escaped.extend(p for group in pids.values() for p in group)
@@ -255,8 +282,10 @@ def test_kill_9_of_wf_leaves_no_escaped_process(tmp_path: Path, escaped: list[in
     assert proc.stderr is not None
     proc.stderr.close()
     # The orphan guard kills them once it sees wf gone.
-    survivors = wait_dead(escaped, timeout=20)
-    assert survivors == [], _survivors(pids)
+    deadline = time.monotonic() + 20
+    while _survivors(pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _survivors(pids) == {}
     record("containment", fault="kill -9 of wf", cases=sorted(ESCAPES), orphans=0, held=True)
 
 

@@ -239,6 +239,33 @@ def test_files_written_by_wf_are_private_even_with_umask_000(
     record("security", case=f"file modes with umask 000 ({len(checked)} files and dirs)", held=True)
 
 
+@pytest.mark.parametrize("umask", [0o000, 0o002, 0o077], ids=["000", "002", "077"])
+def test_shared_files_are_0644_and_their_directories_0755_whatever_the_umask(
+    wf: Wf, wf_home: Path, workdir: Path, monkeypatch: pytest.MonkeyPatch, umask: int
+) -> None:
+    """The files meant to be shared (the example workflow, a saved schema) are readable by
+    others and never writable by them; private ones stay private; with any umask."""
+    monkeypatch.setenv("WF_PATHS_WORKFLOWS", str(workdir / "deep" / "flows"))
+    previous = os.umask(umask)
+    try:
+        assert wf("init", "--example").code == 0
+        assert wf("schema", "-o", "wf.schema.json").code == 0
+    finally:
+        os.umask(previous)
+    checked = {
+        "hello.toml": (mode(workdir / "deep" / "flows" / "hello.toml"), 0o644),
+        "workflows dir": (mode(workdir / "deep" / "flows"), 0o755),
+        "workflows parent": (mode(workdir / "deep"), 0o755),
+        "schema": (mode(workdir / "wf.schema.json"), 0o644),
+        "config": (mode(wf_home / "config.toml"), 0o600),
+        "logs root": (mode(wf_home / "logs"), 0o700),
+        "database": (mode(wf_home / "wf.db"), 0o600),
+    }
+    wrong = {name: oct(bits) for name, (bits, want) in checked.items() if bits != want}
+    assert not wrong, wrong
+    record("security", case=f"shared and private modes with umask {umask:03o}", held=True)
+
+
 # -- §9.7 SQL is parameterised; prefixes and filters are literal -----------------------------------
 @pytest.mark.parametrize(
     "args",

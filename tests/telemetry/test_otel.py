@@ -222,3 +222,119 @@ def test_with_the_environment_the_sdk_exports(tmp_path: Path) -> None:
     assert "CODE 0" in done.stdout, done.stdout + done.stderr
     assert '"name": "run"' in done.stderr  # the console exporter writes to stderr
     assert "opentelemetry.sdk.trace" in done.stdout
+
+
+def test_a_resume_adds_a_run_span_to_the_same_trace(
+    spans: InMemorySpanExporter, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    flow = '[tasks.a]\ncmd = "true"\n[tasks.b]\ncmd = "test -e go"\ndepends_on = ["a"]\n'
+    run_id, store = _run(tmp_path, text=flow)
+    (tmp_path / "go").touch()
+    executor = executor_for_mode("sequential", store, 1, logs_dir=tmp_path / "logs")
+    assert str(executor.resume(run_id).status) == "success"
+    finished = spans.get_finished_spans()
+    assert {s.context.trace_id for s in finished} == {trace_id(run_id)}
+    runs = [s for s in finished if s.name == "run"]
+    assert [r.attributes["wf.status"] for r in runs] == ["failed", "success"]
+    assert runs[0].context.span_id != runs[1].context.span_id
+    b_spans = [s for s in finished if s.name == "task b"]
+    assert [s.attributes["wf.status"] for s in b_spans] == ["failed", "success"]
+    assert b_spans[1].parent is not None
+    assert b_spans[1].parent.span_id == runs[1].context.span_id
+    assert b_spans[0].context.span_id != b_spans[1].context.span_id
+    store.close()
+
+
+class _Receiver:
+    """A real OTLP/HTTP receiver on 127.0.0.1: it keeps the spans of every POST /v1/traces."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+            ExportTraceServiceRequest,
+        )
+
+        received: list[tuple[str, dict[str, object], str]] = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                request = ExportTraceServiceRequest()
+                request.ParseFromString(body)
+                for resource in request.resource_spans:
+                    for scope in resource.scope_spans:
+                        for span in scope.spans:
+                            attrs = {a.key: _value(a.value) for a in span.attributes}
+                            received.append((span.name, attrs, span.span_id.hex()))
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-protobuf")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.spans = received
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _value(value: object) -> object:
+    kind = value.WhichOneof("value")  # type: ignore[attr-defined]
+    return getattr(value, kind) if kind else None
+
+
+def test_spans_reach_a_real_otlp_receiver(tmp_path: Path) -> None:
+    receiver = _Receiver()
+    try:
+        workflow = tmp_path / "flow.toml"
+        workflow.write_text("[tasks.a]\ncmd = 'echo \"$TRACEPARENT\" > tp.txt'\n")
+        env = {**_clean_env(), "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint}
+        done = subprocess.run(
+            [sys.executable, "-m", "wf", "--home", str(tmp_path / "h"), "run", str(workflow)],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "could not export" not in done.stderr
+    finally:
+        receiver.close()
+    names = sorted(name for name, _, _ in receiver.spans)
+    assert names == ["attempt 1", "run", "task a"]
+    (attempt,) = [s for s in receiver.spans if s[0] == "attempt 1"]
+    assert attempt[1]["wf.task_id"] == "a"
+    assert attempt[1]["wf.exit_code"] == 0
+    traceparent = (tmp_path / "tp.txt").read_text().strip()
+    assert traceparent.split("-")[2] == attempt[2]
+
+
+def test_an_unreachable_collector_is_a_warning_not_a_failure(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    workflow = tmp_path / "flow.toml"
+    workflow.write_text('[tasks.a]\ncmd = "true"\n')
+    env = {**_clean_env(), "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{port}"}
+    done = subprocess.run(
+        [sys.executable, "-m", "wf", "--home", str(tmp_path / "h"), "run", str(workflow)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "warning: could not export the run's trace" in done.stderr
+    assert "Transient error" not in done.stderr  # the exporter's retries are not echoed

@@ -133,3 +133,19 @@ def test_big_logs_are_paged_tail_first(client: TestClient, history: History, tmp
     assert "line 000000" not in page  # only the last chunk is in the page
     assert 'id="log-earlier"' in page
     assert len(page) < 100_000
+
+
+def test_a_big_log_is_streamed_whole_and_in_parts(client: TestClient, history: History):
+    log = history.home / "logs" / history.success / "greet" / "attempt_1.log"
+    data = b"".join(f"{i:07d} {'x' * 40}\n".encode() for i in range(80_000))  # 3.9 MB
+    log.write_bytes(data)
+    whole = client.get(f"/api/runs/{history.success}/logs/greet")
+    assert whole.content == data
+    assert whole.headers["content-length"] == str(len(data))
+    tail = client.get(
+        f"/api/runs/{history.success}/logs/greet", params={"offset": -100_000, "length": 70_000}
+    )
+    assert tail.content == data[-100_000:-30_000]
+    assert tail.headers["x-wf-log-size"] == str(len(data))
+    beyond = client.get(f"/api/runs/{history.success}/logs/greet", params={"offset": 10**9})
+    assert beyond.content == b""

@@ -172,6 +172,7 @@ def test_a_run_started_while_the_page_is_open_appears_and_lights_up_live(
         for node_id in ("wait", "work", "finish"):
             _node(frame, node_id).and_(frame.locator(".st-success")).wait_for()
         page.locator("#run-head .badge.s-success").first.wait_for()
+        assert frame.locator(".legend i.sw.st-running").count() == 0  # no stale counts
         assert len(watched.navigations) == arrived  # no reload
         assert run.wait(60) == 0
     finally:
@@ -235,5 +236,29 @@ def test_a_running_attempts_log_is_followed_live(
         if run.poll() is None:
             run.kill()
         run.wait()
+    watched.check_clean(server.url)
+    assert server.stop() == 0
+
+
+def test_a_big_log_shows_its_tail_first_and_loads_earlier_parts_on_request(
+    home: Path, start_ui: Callable[..., UiServer], watched: Watched
+):
+    run_dir = next(p for p in (home / "logs").iterdir() if (p / "prepare").is_dir())
+    log = run_dir / "prepare" / "attempt_1.log"
+    log.write_bytes(b"".join(f"line {i:06d}\n".encode() for i in range(15_000)))  # 180 KB
+    server = start_ui()
+    page = watched.page
+    page.goto(f"{server.url}runs/{run_dir.name}/logs/prepare")
+    text = page.locator("#log").inner_text()
+    assert "line 014999" in text
+    assert "line 000000" not in text
+    button = page.locator("#log-earlier")
+    while button.count():
+        button.click()
+        page.wait_for_function(
+            "() => { const b = document.getElementById('log-earlier'); return !b || !b.disabled; }"
+        )
+    lines = page.locator("#log").inner_text().splitlines()
+    assert lines == [f"line {i:06d}" for i in range(15_000)]
     watched.check_clean(server.url)
     assert server.stop() == 0

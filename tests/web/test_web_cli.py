@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -70,6 +71,20 @@ def test_a_run_shows_up_as_a_server_sent_event_within_a_second(
     assert finished.wait(10), events
     runs = httpx.get(server.url + "api/runs", timeout=10).json()["runs"]
     assert events[-1] == runs[0]  # the event carries the run as /api/runs shows it
+    assert server.stop() == 0
+
+
+def test_open_hands_the_address_to_the_web_browser(
+    start_ui: Callable[..., UiServer], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    opened = tmp_path / "opened.txt"
+    # webbrowser runs $BROWSER with the address in place of %s: a stand-in that records it
+    monkeypatch.setenv("BROWSER", f"/bin/sh -c 'printf %s > {opened}'")
+    server = start_ui("--open")
+    deadline = time.monotonic() + 20
+    while not (opened.exists() and opened.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert opened.read_text() == server.url
     assert server.stop() == 0
 
 

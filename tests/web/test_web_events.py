@@ -123,3 +123,16 @@ def test_one_poller_serves_every_subscriber(writer: Store, watcher: RunWatcher):
 def test_events_are_encoded_as_server_sent_events() -> None:
     text = Event("run", {"id": "x", "workflow": "<b>"}).encode()
     assert text == 'event: run\ndata: {"id":"x","workflow":"<b>"}\n\n'
+
+
+def test_runs_changed_just_before_the_start_are_not_reported_again(
+    writer: Store, watcher: RunWatcher
+):
+    """Recent rows inside the look-back margin are part of the baseline, not news."""
+    recent = [_run(writer, RunStatus.SUCCESS) for _ in range(5)]
+    watcher.poll()
+    changed = recent[2]
+    changed.status = RunStatus.FAILED
+    writer.update_run(changed)
+    events = watcher.poll()
+    assert [e.data["id"] for e in events if e.kind == "run"] == [changed.id]

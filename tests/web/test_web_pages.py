@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import re
+import textwrap
+import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from starlette.testclient import TestClient
@@ -95,7 +99,7 @@ def test_run_page_shows_the_failure_summary_first(client: TestClient, history: H
     text = _text(r.text)
     root = text.index("Root cause:")
     assert root < text.index("Run details") < text.index("Tasks")
-    assert "exit code 3 after 1 attempt(s)" in text
+    assert "Root cause: build — exit code 3 (1 attempt)" in " ".join(text.split())
     assert "oops" in text  # the last lines of the root cause's log
     assert "Not started:" in text
     assert "publish" in text
@@ -251,3 +255,73 @@ def test_ui_without_a_database_shows_an_empty_history(make_client: Callable[...,
     assert client.get("/api/runs").json()["summary"]["total_runs"] == 0
     assert client.get("/runs/abc").status_code == 404
     assert client.get("/health").status_code == 200
+
+
+def test_an_up_to_date_task_shows_as_cached(
+    make_client: Callable[..., Any], wf: Callable[..., Any], wf_home: Path, tmp_path: Path
+):
+    work = tmp_path / "work"
+    work.mkdir()
+    source = work / "in.txt"
+    source.write_text("data\n")
+    old = time.time() - 3600  # outside the racy window of content checks
+    os.utime(source, (old, old))
+    workflows = wf_home / "workflows"
+    workflows.mkdir(parents=True)
+    (workflows / "inc.toml").write_text(
+        textwrap.dedent(
+            f"""
+            name = "inc"
+            [tasks.copy]
+            cmd = "cp in.txt out.txt"
+            working_dir = "{work}"
+            inputs = ["in.txt"]
+            outputs = ["out.txt"]
+            [tasks.show]
+            cmd = "cat out.txt"
+            working_dir = "{work}"
+            depends_on = ["copy"]
+            """
+        )
+    )
+    assert wf("run", "inc", "--plain").code == 0
+    os.utime(work / "out.txt", (old, old))
+    assert wf("run", "inc", "--plain").code == 0
+    client = make_client()
+    newest = client.get("/api/runs").json()["runs"][0]["id"]
+    doc = client.get(f"/runs/{newest}", params={"partial": 1}).json()
+    assert doc["states"] == {"copy": "cached", "show": "success"}
+    assert "≡ cached" in doc["body"]
+    graph = client.get(f"/runs/{newest}/graph").text
+    assert "st-cached" in graph
+
+
+def test_matrix_nodes_have_working_log_links(
+    make_client: Callable[..., Any], wf: Callable[..., Any], wf_home: Path
+):
+    """Expansion IDs (``fetch[region=eu.west]``) are one URL segment, percent-encoded."""
+    workflows = wf_home / "workflows"
+    workflows.mkdir(parents=True)
+    (workflows / "fan.toml").write_text(
+        textwrap.dedent(
+            """
+            name = "fan"
+            [tasks.fetch]
+            cmd = "echo region {{.region}}"
+            matrix = { region = ["eu.west", "us-east"] }
+            """
+        )
+    )
+    assert wf("run", "fan", "--plain").code == 0
+    client = make_client()
+    run_id = client.get("/api/runs").json()["runs"][0]["id"]
+    page = client.get(f"/runs/{run_id}").text
+    hrefs = re.findall(r'href="(/runs/[^"]+/logs/[^"]+)"', page)
+    assert f"/runs/{run_id}/logs/fetch%5Bregion%3Deu.west%5D" in hrefs
+    for href in hrefs:
+        r = client.get(href)
+        assert r.status_code == 200, href
+        assert "region " in r.text
+    raw = client.get(f"/api/runs/{run_id}/logs/fetch%5Bregion%3Dus-east%5D")
+    assert raw.content == b"region us-east\n"
+    assert client.get(f"/api/runs/{run_id}/logs/fetch[region=us-east]").content == raw.content

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import sqlite3
 from collections.abc import Callable
 from html.parser import HTMLParser
@@ -239,3 +240,23 @@ def test_a_missing_database_is_never_created(make_client: Callable[..., TestClie
         assert client.get(path).status_code in (200, 404)
     assert not (wf_home / "wf.db").exists()
     assert not os.path.exists(wf_home / "wf.db-wal")
+
+
+def test_a_database_of_an_older_schema_is_reported_not_migrated(
+    make_client: Callable[..., TestClient], wf_home: Path
+):
+    """The UI cannot migrate (it never writes): it says what to do, and keeps serving."""
+    wf_home.mkdir(parents=True)
+    db = wf_home / "wf.db"
+    shutil.copy(Path(__file__).parent.parent / "storage" / "fixtures" / "wf-v1.db", db)
+    before = _fingerprint(db)
+    client = make_client()
+    r = client.get("/")
+    assert r.status_code == 503
+    assert "run any wf command to migrate it" in r.text
+    assert client.get("/api/runs").json()["error"].endswith("run any wf command to migrate it)")
+    ui = client.app.state.ui  # type: ignore[attr-defined]
+    assert "schema version 1" in (ui.database_problem() or "")
+    assert ui.watcher.poll() == []
+    assert "schema version 1" in (ui.watcher.error or "")
+    assert _fingerprint(db) == before

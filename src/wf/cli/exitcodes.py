@@ -20,6 +20,7 @@ def classify(exc: BaseException) -> tuple[ExitCode, list[str]]:
     """Map an exception to its exit code and the stderr lines that report it."""
     from wf.config import ConfigError
     from wf.dag.model import WorkflowError, WorkflowNotFoundError
+    from wf.secrets import SecretError
 
     if isinstance(exc, WorkflowNotFoundError):
         # A missing file is a command error (exit 1), not an invalid definition (SPEC §7.1).
@@ -37,7 +38,7 @@ def classify(exc: BaseException) -> tuple[ExitCode, list[str]]:
     if isinstance(exc, UsageError):
         hint = f"wf {exc.command} --help" if exc.command else "wf --help"
         return ExitCode.USAGE, [f"Error: {exc}", f"Run '{hint}' for usage."]
-    if isinstance(exc, SecurityError | ConfigError):
+    if isinstance(exc, SecurityError | ConfigError | SecretError):
         return ExitCode.USAGE, [f"Error: {exc}"]
     if isinstance(exc, ResumeError):
         return ExitCode.FAILURE, [f"Error: {exc}"]

@@ -21,6 +21,7 @@ from wf.cli.summary import failure_summary, result_block
 from wf.dag import DAG
 from wf.durations import DurationError, parse_duration
 from wf.errors import UsageError
+from wf.executor.cancel import CancelToken
 from wf.storage import Run, RunStatus, Store
 
 if TYPE_CHECKING:
@@ -29,13 +30,11 @@ if TYPE_CHECKING:
 MAX_WORKERS = 2**63 - 1  # max_parallel is stored as an SQLite INTEGER
 
 
-class CancelRequest(threading.Event):
-    """The cancel event handed to the executor, carrying the reason and the kill-now flag."""
+class CancelRequest(CancelToken):
+    """The cancel token handed to the executor, counting the signals received."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.reason = ""
-        self.hard = False
         self.signals = 0
 
 
@@ -63,12 +62,11 @@ def signal_cancel(
         cancel.signals += 1
         name = "SIGINT" if signum == signal.SIGINT else "SIGTERM"
         if cancel.signals == 1:
-            cancel.reason = f"received {name}"
             if not quiet:
                 say("cancelling run (press Ctrl+C again to kill immediately)")
-            cancel.set()
+            cancel.cancel(f"received {name}")
         elif cancel.signals == 2:
-            cancel.hard = True
+            cancel.kill_now()
             if not quiet:
                 say("killing running tasks")
         else:
@@ -95,7 +93,7 @@ def signal_cancel(
 
 def parse_vars(values: tuple[str, ...]) -> dict[str, str]:
     """``--var KEY=VALUE`` pairs, split at the first ``=`` and validated."""
-    from wf.executor.executors import runtime_var_problem
+    from wf.executor.runsetup import runtime_var_problem
 
     out: dict[str, str] = {}
     for item in values:

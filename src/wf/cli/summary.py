@@ -7,26 +7,8 @@ from collections.abc import Collection
 from wf.cli.fmt import Style, plural, short_id, table_duration
 from wf.dag import DAG
 from wf.executor.runstate import tail_lines
-from wf.storage import Run, RunStatus, TaskExecution, TaskStatus
-
-
-def node_outcomes(
-    dag: DAG, latest: dict[str, TaskExecution], cached: Collection[str] = ()
-) -> dict[str, str]:
-    """The final outcome per node: success, failed, skipped, cancelled, cached (up to date,
-    docs/caching.md: no attempt row) or not_started."""
-    out: dict[str, str] = {}
-    for node_id in dag.sequential_order():
-        row = latest.get(node_id)
-        if row is None and node_id in cached:
-            out[node_id] = "cached"
-        elif row is None or row.state in (TaskStatus.PENDING, TaskStatus.READY):
-            out[node_id] = "not_started"
-        elif row.state is TaskStatus.RUNNING:
-            out[node_id] = "cancelled"
-        else:
-            out[node_id] = str(row.state)
-    return out
+from wf.failure import failure_kind, node_outcomes
+from wf.storage import Run, RunStatus, TaskExecution
 
 
 def result_block(
@@ -64,23 +46,6 @@ def result_block(
             f"Tasks:    {tasks}",
         ]
     )
-
-
-def failure_kind(row: TaskExecution) -> str:
-    """How a failed or cancelled attempt ended, in words: ``exit code 2``, ``timed out after
-    1s``, ``failed before start: …``, ``output registration failed: …`` or ``cancelled``."""
-    error = row.error_message or ""
-    if row.state is TaskStatus.CANCELLED:
-        return "cancelled"
-    if error.startswith("timed out"):
-        return error
-    if row.exit_code is None:
-        return f"failed before start: {error}" if error else "failed before start"
-    if row.exit_code == 0:
-        return f"output registration failed: {error.removeprefix('failed to register output: ')}"
-    if row.exit_code < 0:
-        return error or "did not run to an exit status"
-    return f"exit code {row.exit_code}"
 
 
 def failure_summary(

@@ -63,6 +63,7 @@ def _assemble(definition: WorkflowDefinition, graph: Graph) -> DAG:
         forensic_tasks={task.id: task for task in definition.tasks.values() if task.is_forensic},
         triggers=list(definition.triggers),
         pools=dict(definition.pools),
+        secrets=list(definition.secrets),
         warnings=warnings,
         source=definition.source,
     )

@@ -195,4 +195,18 @@ WORKFLOW_TABLE: tuple[Key, ...] = (
         "resource pools, pool = capacity: tasks in flight never take more than that",
         {"gpu": 1},
     ),
+    Key(
+        "secrets",
+        {
+            "type": "array",
+            "uniqueItems": True,
+            "items": {
+                "type": "string",
+                "pattern": "^[A-Za-z_][A-Za-z0-9_]*$",
+                "not": {"pattern": f"^({_DENIED_ENV})$"},
+            },
+        },
+        "environment variables holding secrets: required, given to every task, masked as ***",
+        ["API_TOKEN"],
+    ),
 )

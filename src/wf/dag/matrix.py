@@ -12,6 +12,7 @@ from wf.dag.report import Report, quote, type_name
 
 __all__ = [
     "EXPANSION_WARNING_LIMIT",
+    "MAX_NODES",
     "expand",
     "expansion_id",
     "matches",
@@ -20,6 +21,9 @@ __all__ = [
 ]
 
 EXPANSION_WARNING_LIMIT = 100
+#: The most nodes a workflow may expand to. Checked on the sizes of the matrices, before
+#: anything is expanded: a small file must not make wf build millions of nodes.
+MAX_NODES = 100_000
 MAX_VARIABLE_NAME = 256
 _KEY_RE = re.compile(r"[A-Za-z0-9_-]+")
 _VALUE_RE = re.compile(r"[A-Za-z0-9_.-]+")
@@ -66,10 +70,20 @@ def parse_matrix(task_id: str, value: object, report: Report) -> dict[str, list[
             "(shorten the task ID, matrix keys or values)"
         )
         return None
-    count = math.prod(len(texts) for texts in matrix.values())
+    count = expansion_count(matrix)
+    if count > MAX_NODES:
+        report.error(
+            f"{where}: matrix has {count:,} expansions (at most {MAX_NODES:,} nodes are allowed)"
+        )
+        return None
     if count > EXPANSION_WARNING_LIMIT:
         report.warn(f"{where}: matrix has {count} expansions (more than {EXPANSION_WARNING_LIMIT})")
     return matrix
+
+
+def expansion_count(matrix: dict[str, list[str]]) -> int:
+    """How many nodes MATRIX expands to (1 without a matrix), without expanding it."""
+    return math.prod(len(texts) for texts in matrix.values())
 
 
 def _parse_values(where: str, key: str, values: object, report: Report) -> list[str] | None:

@@ -141,6 +141,8 @@ class WorkflowDefinition:
     tasks: dict[str, TaskDefinition] = field(default_factory=dict)
     #: Capacities of the pools the tasks use (the workflow's, then the config's defaults).
     pools: dict[str, int] = field(default_factory=dict)
+    #: Names of the environment variables that hold secrets (docs/secrets.md).
+    secrets: list[str] = field(default_factory=list)
     file_path: str = ""
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -187,6 +189,8 @@ class DAG:
     triggers: list[Trigger] = field(default_factory=list)
     #: Pool name -> capacity, for the pools the tasks use.
     pools: dict[str, int] = field(default_factory=dict)
+    #: Names of the environment variables that hold secrets.
+    secrets: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     validated: bool = False
     #: The TOML text the workflow was parsed from ("" when unknown).
@@ -207,6 +211,8 @@ class DAG:
             out["global_trap"] = self.global_trap.task.id
         if self.pools:
             out["pools"] = dict(self.pools)
+        if self.secrets:
+            out["secrets"] = list(self.secrets)
         nodes = []
         for node_id in self.sequential_order():
             node = self.nodes[node_id]

@@ -11,6 +11,7 @@ from typing import Any
 from wf.dag.gcpause import gc_paused
 from wf.dag.graph import Graph, analyse
 from wf.dag.keys import WORKFLOW_TABLE, names
+from wf.dag.matrix import MAX_NODES, expansion_count
 from wf.dag.model import WorkflowDefinition, WorkflowError
 from wf.dag.pools import parse_capacities, resolve_pools
 from wf.dag.report import Report, quote, unknown_key
@@ -18,7 +19,7 @@ from wf.dag.source import locate_workflow, read_workflow_text
 from wf.dag.tasks import parse_task
 from wf.dag.triggers import parse_triggers
 from wf.errors import SecurityError
-from wf.security import validate_workflow_name
+from wf.security import validate_env_key, validate_workflow_name
 
 __all__ = [
     "WORKFLOW_KEYS",
@@ -181,6 +182,26 @@ def _read_pools(
     return set()
 
 
+def _read_secrets(
+    doc: dict[str, Any], stem: str, out: WorkflowDefinition, report: Report
+) -> set[str]:
+    value = doc.get("secrets", [])
+    if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
+        report.error('key "secrets" must be an array of environment variable names')
+        return set()
+    for name in value:
+        try:
+            validate_env_key(name)
+        except SecurityError as exc:
+            report.error(f'key "secrets": {exc}')
+            continue
+        if name in out.secrets:
+            report.error(f'key "secrets": {quote(name)} is listed twice')
+        else:
+            out.secrets.append(name)
+    return set()
+
+
 def _default_pools(given: Mapping[str, int] | None) -> Mapping[str, int]:
     """The config's pools when the caller gave none (read from the configured home)."""
     if given is not None:
@@ -211,6 +232,7 @@ _WORKFLOW_READERS: dict[str, _Reader] = {
         "triggers": _read_triggers,
         "tasks": _read_tasks_key,
         "pools": _read_pools,
+        "secrets": _read_secrets,
     }[key]
     for key in WORKFLOW_KEYS
 }
@@ -275,4 +297,14 @@ def _read_tasks(tasks: object, definition: WorkflowDefinition, report: Report) -
         if not matrix_usable:
             unusable.add(task_id)
         definition.tasks[task_id] = task
+    total = sum(expansion_count(t.matrix) for t in definition.tasks.values() if not t.is_forensic)
+    if total > MAX_NODES:
+        report.error(
+            f"workflow expands to {total:,} nodes (at most {MAX_NODES:,} are allowed): "
+            "reduce the matrices"
+        )
+        for task in definition.tasks.values():
+            if task.matrix:
+                task.matrix = {}  # nothing is expanded
+                unusable.add(task.id)
     return unusable

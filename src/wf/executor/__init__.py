@@ -3,6 +3,7 @@ Dask cluster, through one ``AttemptRunner`` seam (docs/executors.md, docs/archit
 
 from typing import Any
 
+from wf.executor.cancel import CancelToken
 from wf.executor.events import ProgressEvent, ProgressEventKind
 from wf.executor.executors import (
     Executor,
@@ -26,6 +27,7 @@ __all__ = [
     "AttemptResult",
     "AttemptRunner",
     "AttemptSpec",
+    "CancelToken",
     "Executor",
     "LocalRunner",
     "Outcome",

@@ -1,4 +1,5 @@
-"""Cancellation scopes: the run's own (signals, API, deadline) and fail-fast's."""
+"""Cancellation: the caller's ``CancelToken``, and the run's two scopes inside the engine (the
+run's own: signals, API, deadline; and fail-fast's)."""
 
 from __future__ import annotations
 
@@ -81,3 +82,40 @@ class AttemptCancel:
     @property
     def hard(self) -> bool:
         return self._run.hard
+
+
+class CancelToken(threading.Event):
+    """What a caller hands ``execute``/``resume`` as ``cancel`` to cancel the run (docs/api.md).
+
+    ``cancel(reason)`` cancels it (the run ends ``cancelled: REASON``, or ``cancelled``
+    without one); ``kill_now()`` also kills the running attempts at once, without their grace
+    period (as a second Ctrl+C does). A plain ``threading.Event`` works too: setting it is
+    ``cancel()`` without a reason.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._reason = ""
+        self._hard = False
+
+    def cancel(self, reason: str = "", *, hard: bool = False) -> None:
+        """Cancel the run; the first reason given is kept."""
+        if reason and not self._reason:
+            self._reason = reason
+        if hard:
+            self._hard = True
+        self.set()
+
+    def kill_now(self) -> None:
+        """Kill the running attempts without waiting for their grace period."""
+        self.cancel(hard=True)
+
+    @property
+    def reason(self) -> str:
+        """Why the run was cancelled ("" when no reason was given)."""
+        return self._reason
+
+    @property
+    def hard(self) -> bool:
+        """Whether running attempts are to be killed at once."""
+        return self._hard

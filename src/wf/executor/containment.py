@@ -80,10 +80,11 @@ class Markers(NamedTuple):
         """Whether ENVIRON (a ``/proc/PID/environ`` read, prefixed with ``\\0``) has all three."""
         return self.run_id in environ and self.task_id in environ and self.attempt in environ
 
-    def token(self, pgid: int) -> str:
-        """``PGID:RUN:TASK:ATTEMPT`` (values in hex) for the orphan guard's list."""
+    def token(self, pgid: int | None) -> str:
+        """``PGID:RUN:TASK:ATTEMPT`` (values in hex; ``x`` for a group not started yet) for the
+        orphan guard's list."""
         parts = (m[1:-1].split(b"=", 1)[1].hex() for m in self)
-        return ":".join((str(pgid), *parts))
+        return ":".join((str(pgid) if pgid is not None else "x", *parts))
 
 
 class Proc(NamedTuple):
@@ -199,9 +200,9 @@ def attempt_members(
     me = os.getpid()
     seeds: set[int] = set()
     for proc in table.values():
-        if proc.pid == me or proc.ppid == 2 or proc.pid == 2:
-            continue  # wf itself, kernel threads
-        if root in (proc.pgrp, proc.sid):
+        if proc.pid == me or proc.ppid == 2 or proc.pid <= 2:
+            continue  # wf itself, init, kernel threads
+        if root > 1 and root in (proc.pgrp, proc.sid):
             seeds.add(proc.pid)
         elif markers is not None and proc.alive:
             environ = read_environ(proc.pid)
@@ -293,14 +294,15 @@ def reap_members(pids: Iterable[int]) -> int:
 
 # -- ending an attempt -----------------------------------------------------------------------
 def _signal_all(pgid: int, members: Iterable[int], sig: int) -> None:
-    procgroup.signal_group(pgid, sig)
+    if pgid > 1:
+        procgroup.signal_group(pgid, sig)
     for pid in members:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, sig)
 
 
 def _any_alive(pgid: int, members: Iterable[int]) -> bool:
-    if procgroup.group_alive(pgid):
+    if pgid > 1 and procgroup.group_alive(pgid):
         return True
     for pid in members:
         proc = read_proc(pid)
@@ -333,34 +335,43 @@ def terminate_attempt(
         )
         return
     become_subreaper()
-    members = attempt_members(pgid, markers)
+    owner = pgid  # the ID below, or -1 once the group is gone for good (its ID may be reused)
+
+    def group_gone() -> bool:
+        return leader is not None and leader.returncode is not None and not _any_alive(owner, ())
+
+    if group_gone():
+        owner = -1
+    members = attempt_members(owner, markers)
     seen = set(members)
     if not hard:
-        _signal_all(pgid, members, signal.SIGTERM)
+        _signal_all(owner, members, signal.SIGTERM)
         deadline = time.monotonic() + grace
         next_scan = time.monotonic() + _RESCAN
         while time.monotonic() < deadline:
-            if leader is not None:
+            if leader is not None and leader.returncode is None:
                 leader.poll()
+                if group_gone():
+                    owner = -1
             if kill_now is not None and getattr(kill_now, "is_set", lambda: False)():
                 break
             if time.monotonic() >= next_scan:
-                fresh = attempt_members(pgid, markers) - members
-                _signal_all(pgid, fresh, signal.SIGTERM)  # started since: TERM them too
+                fresh = attempt_members(owner, markers) - members
+                _signal_all(owner, fresh, signal.SIGTERM)  # started since: TERM them too
                 members |= fresh
                 seen |= fresh
                 next_scan = time.monotonic() + _RESCAN
-            if not _any_alive(pgid, members):
+            if not _any_alive(owner, members):
                 break
             time.sleep(poll)
     kill_deadline = time.monotonic() + KILL_SETTLE
     for _ in range(_MAX_KILL_ROUNDS):
-        members = attempt_members(pgid, markers)
+        members = attempt_members(owner, markers)
         seen |= members
-        if not members and not procgroup.group_alive(pgid):
+        if not members and not _any_alive(owner, ()):
             break
-        _signal_all(pgid, members, signal.SIGKILL)
-        _await_dead(pgid, members, kill_deadline)
+        _signal_all(owner, members, signal.SIGKILL)
+        _await_dead(owner, members, kill_deadline)
         if time.monotonic() >= kill_deadline:
             break
     if on_gone is not None:

@@ -11,8 +11,10 @@ away makes the session ``fatal`` (``dask scheduler lost``). Every wait is bounde
 
 from __future__ import annotations
 
+import json
 import logging
 import queue
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -27,19 +29,23 @@ from wf.executor.runner import (
     LogSink,
     OnStart,
     Outcome,
-    create_private_file,
 )
 from wf.storage import Store
 
 log = logging.getLogger("wf.executor")
 
-CONNECT_TIMEOUT = 8.0  # seconds to reach the scheduler (the whole check stays within 10 s)
+CONNECT_TIMEOUT = 6.0  # seconds to reach the scheduler: with start-up, the error comes within 10 s
 SCHEDULER_LOST_AFTER = 3.0  # seconds without a scheduler connection before the run fails
 #: Seconds past an attempt's timeout (plus kill grace), or past a cancel request, after which
 #: an attempt whose worker says nothing more is given up locally: never a hang.
 UNANSWERED_GRACE = 15.0
 SWEEP_INTERVAL = 0.02
+#: Attempts in flight per worker thread by default: one running and one queued behind it, so a
+#: thread never idles for the round trip to wf between two attempts (bench/dask_overhead.py).
+IN_FLIGHT_PER_THREAD = 2
+SUBMIT_INTERVAL = 0.002  # seconds the client may hold a submission to batch it with others
 SCHEDULER_LOST = "dask scheduler lost"
+CLOSE_WAIT = 3.0  # seconds a closing session waits for its cancel requests to be sent
 
 
 def _import_distributed() -> Any:
@@ -69,6 +75,7 @@ class DaskAttempt:
         self.on_start = on_start
         self.sink = sink
         self.future: Any = None
+        self.payload = b""  # the spec for the worker, until it is submitted
         self.result: AttemptResult | None = None
         self.host: str | None = None
         self.pid: int | None = None
@@ -88,11 +95,14 @@ class DaskSession:
         self._topic = f"wf-attempts-{uuid.uuid4().hex}"
         self._events: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
         self._active: dict[str, DaskAttempt] = {}
+        self._unsubmitted: list[DaskAttempt] = []  # started, to be submitted at the next wait
         self._over: set[str] = set()  # keys of attempts given up or finished
         self._next_sweep = 0.0
         self._lost_since: float | None = None
         self.fatal: str | None = None
         self.capacity: int | None = None
+        self._sending = 0  # cancel requests on their way to workers
+        self._sending_lock = threading.Lock()
         events = self._events
         client.subscribe_topic(self._topic, lambda event: events.put(("attempt", event[1])))
         client.subscribe_topic("all", lambda event: events.put(("cluster", event[1])))
@@ -105,14 +115,8 @@ class DaskSession:
         on_start: OnStart | None = None,
         tag: object = None,
     ) -> DaskAttempt:
-        """Submit SPEC to the cluster; the log is opened here (``OSError`` propagates)."""
-        from wf.executor.daskworker import run_remote
-
-        if spec.output_path is not None:
-            # The local WF_OUTPUT path names where a local attempt would write; the worker uses
-            # a file of its own. An empty one here keeps the attempt directory alike.
-            create_private_file(spec.output_path, truncate=True)
-        sink = LogSink(spec.log_path, spec.log_max_bytes)
+        """Queue SPEC for the cluster; the log is opened here (``OSError`` propagates)."""
+        sink = LogSink(spec.log_path, spec.log_max_bytes, spec.secrets)
         key = f"wf-attempt-{uuid.uuid4().hex}"
         attempt = DaskAttempt(key, spec, cancel, tag, on_start, sink)
         if self.fatal is not None:
@@ -120,30 +124,62 @@ class DaskSession:
                 attempt, Outcome.START_FAILED, -1, f"failed to start command: {self.fatal}"
             )
             return attempt
-        payload = {
-            "command": spec.command,
-            "env": dict(spec.env),
-            "cwd": spec.cwd,
-            "timeout": spec.timeout,
-            "kill_grace": spec.kill_grace,
-            "log_max_bytes": spec.log_max_bytes,
-        }
+        # One opaque value: Dask would otherwise walk every environment variable looking for
+        # futures inside the arguments.
+        payload = json.dumps(
+            {
+                "command": spec.command,
+                "env": dict(spec.env),
+                "cwd": spec.cwd,
+                "timeout": spec.timeout,
+                "kill_grace": spec.kill_grace,
+                "log_max_bytes": spec.log_max_bytes,
+            }
+        ).encode()
+        # Submitted with the others started in the same turn of the engine (``_submit``): one
+        # message and one graph update at the scheduler for all of them.
+        attempt.payload = payload
+        self._unsubmitted.append(attempt)
+        self._active[key] = attempt
+        return attempt
+
+    def _submit(self, done: list[DaskAttempt]) -> None:
+        """Send the attempts started since the last turn to the cluster, together."""
+        from wf.executor.daskworker import run_remote
+
+        batch = [a for a in self._unsubmitted if a.result is None]
+        self._unsubmitted = []
+        if not batch:
+            return
+        keys = [a.key for a in batch]
         try:
-            attempt.future = self._client.submit(
-                run_remote, payload, self._topic, key, key=key, pure=False, retries=0
+            futures = self._client.map(
+                run_remote,
+                [a.payload for a in batch],
+                [self._topic] * len(batch),
+                keys,
+                key=keys,
+                pure=False,
+                retries=0,
             )
         except Exception as exc:  # the client is closing: the scheduler is gone
             self._lose_scheduler(f"{exc}")
-            self._finish(attempt, Outcome.START_FAILED, -1, f"failed to start command: {exc}")
-            return attempt
+            for attempt in batch:
+                self._finish(attempt, Outcome.START_FAILED, -1, f"failed to start command: {exc}")
+                done.append(attempt)
+            return
         events = self._events
-        attempt.future.add_done_callback(lambda _future: events.put(("future", key)))
-        self._active[key] = attempt
-        return attempt
+        for attempt, future in zip(batch, futures, strict=True):
+            attempt.future = future
+            attempt.payload = b""
+            key = attempt.key
+            future.add_done_callback(lambda _future, key=key: events.put(("future", key)))
 
     def wait(self, timeout: float) -> list[DaskAttempt]:
         """Handle what the cluster reported within TIMEOUT seconds; the attempts now over."""
         done: list[DaskAttempt] = []
+        if self._unsubmitted:
+            self._submit(done)
         deadline = time.monotonic() + max(0.0, timeout)
         if self._active:
             deadline = min(deadline, self._next_sweep)
@@ -174,6 +210,22 @@ class DaskSession:
         for attempt in list(self._active.values()):
             self._request_cancel(attempt, hard=True)
             self._finish(attempt, Outcome.CANCELLED, -1, "cancelled: run over")
+        # Let the cancel requests still on their way reach the workers (unless the scheduler
+        # is gone, when they cannot).
+        deadline = time.monotonic() + CLOSE_WAIT
+        while self._sending and self.fatal is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        # A remote attempt that reports its start after it was given up is stopped by the
+        # stray-start rule, which needs the events that arrived meanwhile.
+        while True:
+            try:
+                item = self._events.get_nowait()
+            except queue.Empty:
+                break
+            self._handle(item, [])
+        deadline = time.monotonic() + CLOSE_WAIT
+        while self._sending and self.fatal is None and time.monotonic() < deadline:
+            time.sleep(0.01)
         try:
             self._client.unsubscribe_topic(self._topic)
             self._client.unsubscribe_topic("all")
@@ -189,7 +241,8 @@ class DaskSession:
         source, message = item
         if source == "cluster":
             if isinstance(message, dict) and message.get("action") == "remove-worker":
-                self._worker_lost(str(message.get("worker", "")), done)
+                processing = message.get("processing-tasks") or ()
+                self._worker_lost(str(message.get("worker", "")), set(processing), done)
             return
         if source == "future":
             self._future_done(message, done)
@@ -239,9 +292,13 @@ class DaskSession:
             cancel = attempt.cancel
             error = f"cancelled: {cancel.reason if cancel is not None else 'cancelled'}"
         attempt.host = message.get("host") or attempt.host
-        attempt.pid = message.get("pid") or attempt.pid
         if message.get("start"):
             attempt.start = float(message["start"])
+        if attempt.pid is None and message.get("pid"):
+            # A quick attempt reports its start only with its end.
+            attempt.pid = int(message["pid"])
+            if attempt.on_start is not None:
+                attempt.on_start(attempt.pid, attempt.start, attempt.host)
         self._finish(
             attempt,
             outcome,
@@ -280,10 +337,16 @@ class DaskSession:
         self._finish(attempt, Outcome.EXITED, -1, error)
         done.append(attempt)
 
-    def _worker_lost(self, address: str, done: list[DaskAttempt]) -> None:
+    def _worker_lost(self, address: str, processing: set[str], done: list[DaskAttempt]) -> None:
+        """The worker at ADDRESS left: its attempts (those it reported, and those the scheduler
+        had given it, which may have started without saying so yet) are lost."""
         for attempt in list(self._active.values()):
-            if attempt.host == address:
+            if attempt.host == address or attempt.key in processing:
+                attempt.host = attempt.host or address
+                # Dask would run it again on another worker: cancel it there, and make every
+                # worker refuse it (or stop it, had it started already).
                 self._cancel_future(attempt)
+                self._send_cancel(None, attempt.key, hard=True)
                 self._finish(attempt, Outcome.EXITED, -1, f"worker lost: {address}")
                 done.append(attempt)
 
@@ -343,7 +406,10 @@ class DaskSession:
             attempt.cancel_sent = time.monotonic()
         attempt.hard_sent = attempt.hard_sent or hard
         if attempt.host is None:
+            # Not known to have started: cancel it at the scheduler, and tell every worker, in
+            # case it started without having said so yet (or starts later).
             self._cancel_future(attempt)
+            self._send_cancel(None, attempt.key, hard=hard)
         else:
             self._send_cancel(attempt.host, attempt.key, hard=hard)
 
@@ -361,19 +427,24 @@ class DaskSession:
 
         client.loop.add_callback(cancel)
 
-    def _send_cancel(self, host: str, key: str, *, hard: bool) -> None:
-        """Ask the worker HOST to stop attempt KEY, without waiting for an answer."""
+    def _send_cancel(self, host: str | None, key: str, *, hard: bool) -> None:
+        """Ask the worker HOST (every worker when None) to stop attempt KEY, without waiting
+        for an answer; ``close`` waits (bounded) for what is still on its way."""
         from wf.executor.daskworker import cancel_remote
 
-        if not host:
-            return
         client = self._client
+        workers = [host] if host else None
+        with self._sending_lock:
+            self._sending += 1
 
         async def send() -> None:
             try:
-                await client._run(cancel_remote, key, hard, workers=[host], on_error="ignore")
+                await client._run(cancel_remote, key, hard, workers=workers, on_error="ignore")
             except Exception:
                 log.debug("cannot reach worker %s to cancel %s", host, key, exc_info=True)
+            finally:
+                with self._sending_lock:
+                    self._sending -= 1
 
         client.loop.add_callback(send)
 
@@ -467,8 +538,13 @@ class DaskRunner:
             raise RunnerUnavailableError(
                 f"cannot reach the Dask scheduler at {self.address}: {_reason(exc)}"
             ) from None
+        # The client batches what it sends to the scheduler every 10 ms; an attempt's start
+        # waits for that on the path from one task to the next. wf sends little: 2 ms is enough.
+        comm = getattr(client, "scheduler_comm", None)
+        if comm is not None and hasattr(comm, "interval"):
+            comm.interval = SUBMIT_INTERVAL
         session = DaskSession(client, self.address)
-        session.capacity = max(1, threads)
+        session.capacity = max(1, threads) * IN_FLIGHT_PER_THREAD
         return session
 
     def describe(self) -> dict[str, object]:
@@ -486,7 +562,8 @@ def _reason(exc: BaseException) -> str:
 class DaskExecutor(WorkStealingExecutor):
     """Work-stealing over a Dask cluster: the local process schedules, the workers run.
 
-    ``num_workers=None`` means one attempt per worker thread of the cluster at start.
+    ``num_workers=None`` means two attempts in flight per worker thread of the cluster at
+    start (one running, one queued on the worker).
     """
 
     def __init__(

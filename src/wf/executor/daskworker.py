@@ -4,31 +4,35 @@
 the environment it was given plus a worker-side ``WF_OUTPUT`` file, streams output chunks back
 to the client as events while the command runs (``Worker.log_event`` on the run's topic, in
 order with the final ``end`` event), enforces the timeout and kill grace here, and kills the
-whole process group when the client cancels it (``cancel_remote``, run on the worker through
-``Client.run``). The worker's orphan guard kills the group if the worker process dies.
+whole attempt (its group and whatever left it: ``containment``) when the client cancels it
+(``cancel_remote``, run on the worker through ``Client.run``). The worker's orphan guard kills
+the attempt's processes if the worker process dies.
 Imports only the standard library and wf at module level: ``distributed`` is looked up when
 the function runs.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import selectors
-import shutil
 import tempfile
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
+from wf.executor import containment
 from wf.executor.outputs import read_output_file
-from wf.executor.procgroup import group_alive, signal_name, spawn_shell, terminate_group
+from wf.executor.procgroup import group_alive, signal_name, spawn_shell
 from wf.executor.runner import STDOUT_TAIL_BYTES, create_private_file
 from wf.executor.watchdog import WATCHDOG
 
 PIPE_EOF_WAIT = 2.0  # as locally: wait for end of output this long after the shell exits
 FLUSH_BYTES = 65536  # a batch of output is sent once it holds this much …
 FLUSH_DELAY = 0.05  # … or has waited this long
+START_DELAY = 0.005  # an attempt reports its start once it has run this long (else at its end)
 _READ_SIZE = 65536
 _DRAIN_READS = 32
 
@@ -61,6 +65,18 @@ def cancel_remote(key: str, hard: bool = False) -> bool:
         control.hard = True
     control.cancelled.set()
     return True
+
+
+_OUTPUT_DIRS: dict[int, str] = {}  # process ID -> this worker process's WF_OUTPUT directory
+
+
+def _output_dir() -> str:
+    """A private directory (0700) of this worker process for the attempts' WF_OUTPUT files."""
+    with _LOCK:
+        path = _OUTPUT_DIRS.get(os.getpid())
+        if path is None or not os.path.isdir(path):
+            path = _OUTPUT_DIRS[os.getpid()] = tempfile.mkdtemp(prefix="wf-outputs-")
+        return path
 
 
 class _Stream:
@@ -110,11 +126,13 @@ class _Stream:
         self._send({"kind": "out", "key": self._key, "seq": self.messages, "chunks": chunks})
 
 
-def run_remote(payload: dict[str, Any], topic: str, key: str) -> None:
-    """Run one attempt on this worker; everything is reported as events on TOPIC."""
+def run_remote(payload: bytes, topic: str, key: str) -> None:
+    """Run one attempt (PAYLOAD: its spec as JSON) on this worker; everything is reported as
+    events on TOPIC."""
     from distributed import get_worker
 
     worker = get_worker()
+    containment.become_subreaper()  # orphaned descendants of attempts come back to this worker
     host = str(worker.address)
 
     def send(message: dict[str, Any]) -> None:
@@ -129,7 +147,7 @@ def run_remote(payload: dict[str, Any], topic: str, key: str) -> None:
     if early:
         control.cancelled.set()
     try:
-        result = _run(payload, key, host, send, control)
+        result = _run(json.loads(payload), key, host, send, control)
     finally:
         with _LOCK:
             _RUNNING.pop(key, None)
@@ -149,8 +167,7 @@ def _run(
     if control.cancelled.is_set():
         end.update(outcome="cancelled", exit_code=-1, start=start, end=time.time())
         return end
-    directory = tempfile.mkdtemp(prefix="wf-attempt-")
-    output_path = os.path.join(directory, "output")
+    output_path = os.path.join(_output_dir(), f"{key}.output")
     env = dict(payload["env"])
     env["WF_OUTPUT"] = output_path
     try:
@@ -173,10 +190,16 @@ def _run(
         finally:
             os.close(out_w)
             os.close(err_w)
-        WATCHDOG.add(proc.pid)
-        send({"kind": "start", "key": key, "pid": proc.pid, "host": host, "start": start})
+        markers = containment.Markers.from_env(env)
+        WATCHDOG.add(proc.pid, markers)
+
+        def started() -> None:
+            send({"kind": "start", "key": key, "pid": proc.pid, "host": host, "start": start})
+
         try:
-            outcome = _watch(proc, {out_r: True, err_r: False}, payload, stream, control)
+            outcome = _watch(
+                proc, {out_r: True, err_r: False}, payload, env, stream, control, started
+            )
         finally:
             WATCHDOG.remove(proc.pid)
         stream.flush()
@@ -204,32 +227,52 @@ def _run(
         )
         return end
     finally:
-        shutil.rmtree(directory, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            os.unlink(output_path)
 
 
 def _watch(
     proc: Any,
     fds: dict[int, bool],
     payload: dict[str, Any],
+    env: dict[str, str],
     stream: _Stream,
     control: _Control,
+    started: Callable[[], None],
 ) -> str:
-    """Stream output until the attempt is over; return how it ended."""
+    """Stream output until the attempt is over; return how it ended.
+
+    STARTED (the ``start`` event) is called once the attempt has run ``START_DELAY``: a
+    quicker one reports its start with its end, one message instead of two.
+    """
     selector = selectors.DefaultSelector()
     for fd in fds:
         os.set_blocking(fd, False)
         selector.register(fd, selectors.EVENT_READ)
+    # The shell's exit wakes the selector too (Linux pidfd), so the end of an attempt is
+    # noticed at once rather than at the next poll.
+    pidfd: int | None = None
+    if hasattr(os, "pidfd_open"):
+        try:
+            pidfd = os.pidfd_open(proc.pid)
+            selector.register(pidfd, selectors.EVENT_READ)
+        except OSError:
+            pidfd = None
     timeout = payload.get("timeout")
     deadline = time.monotonic() + timeout if timeout else None
     eof_deadline: float | None = None
+    start_due: float | None = time.monotonic() + START_DELAY
     terminator: threading.Thread | None = None
     outcome = "exited"
 
+    markers = containment.Markers.from_env(env)
+
     def terminate(hard: bool) -> threading.Thread:
+        # Every process of the attempt, whatever group or session it moved to (as locally).
         thread = threading.Thread(
-            target=terminate_group,
+            target=containment.terminate_attempt,
             args=(proc.pid, float(payload["kill_grace"])),
-            kwargs={"leader": proc, "hard": hard, "kill_now": control},
+            kwargs={"markers": markers, "leader": proc, "hard": hard, "kill_now": control},
             name="wf-remote-terminate",
             daemon=True,
         )
@@ -238,12 +281,23 @@ def _watch(
 
     try:
         while True:
-            if fds:
-                for selected, _ in selector.select(0.02):
-                    _read(selected.fd, fds, selector, stream)
+            if fds or (pidfd is not None and terminator is None):
+                wait = 0.02
+                if start_due is not None:
+                    wait = max(0.0, min(wait, start_due - time.monotonic()))
+                for selected, _ in selector.select(wait):
+                    if selected.fd == pidfd:
+                        selector.unregister(pidfd)
+                        os.close(pidfd)
+                        pidfd = None
+                    else:
+                        _read(selected.fd, fds, selector, stream)
             else:
-                time.sleep(0.02)
+                time.sleep(0.005)
             now = time.monotonic()
+            if start_due is not None and now >= start_due:
+                start_due = None
+                started()
             if stream.due(now):
                 stream.flush()
             if terminator is not None:
@@ -262,13 +316,14 @@ def _watch(
                     eof_deadline = now + PIPE_EOF_WAIT
                 if fds and now < eof_deadline:
                     continue
-                if group_alive(proc.pid):  # leftovers of the attempt must not outlive it
+                if group_alive(proc.pid) or containment.strays_left(env):
+                    # Leftovers of the attempt must not outlive it.
                     terminator = terminate(False)
                     continue
                 _drain(fds, selector, stream)
                 return outcome
     finally:
-        for fd in list(fds):
+        for fd in [*fds, *([pidfd] if pidfd is not None else [])]:
             selector.unregister(fd)
             os.close(fd)
         selector.close()

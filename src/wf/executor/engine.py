@@ -8,11 +8,12 @@ import itertools
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 from wf.contextmap import GLOBAL_FORENSIC_OWNER, ContextMap
 from wf.dag.model import DAG, GLOBAL_TRAP_ID
-from wf.executor.cancel import AttemptCancel, CancelScope
+from wf.executor.cancel import AttemptCancel, CancelScope, CancelToken
+from wf.executor.crash import node_crashed
 from wf.executor.effects import Sleep, Steps, drive
 from wf.executor.events import ProgressEventKind as K
 from wf.executor.heartbeat import Heartbeat
@@ -27,8 +28,7 @@ from wf.executor.policy import (
 )
 from wf.executor.runner import AttemptHandle, RunnerSession
 from wf.executor.runstate import NodeResult, NodeStatus, RunState
-from wf.executor.writer import START_DELAY
-from wf.storage import Run, RunStatus
+from wf.storage import ExecutionMode, Run, RunStatus
 from wf.storage.times import now_utc
 
 log = logging.getLogger("wf.executor")
@@ -38,7 +38,7 @@ _TICK = 0.05
 
 
 def make_policy(
-    mode: str,
+    mode: ExecutionMode | str,
     dag: DAG,
     nodes: list[str],
     *,
@@ -49,9 +49,10 @@ def make_policy(
     chosen = set(nodes)
     demands = {n: dag.nodes[n].task.pools for n in nodes if dag.nodes[n].task.pools}
     pools = PoolGate(dag.pools, demands) if demands else None
-    if mode == "sequential":
+    mode = ExecutionMode(mode)
+    if mode is ExecutionMode.SEQUENTIAL:
         return SequentialPolicy([n for n in dag.sequential_order() if n in chosen], deps, pools)
-    if mode == "parallel":
+    if mode is ExecutionMode.PARALLEL:
         levels = [[n for n in level if n in chosen] for level in dag.levels]
         return LevelPolicy(levels, deps, pools)
     return WorkStealingPolicy(nodes, deps, priority=priority, pools=pools)
@@ -85,14 +86,16 @@ class ExternalCancel:
 
     def check(self) -> None:
         """Cancel the run when the caller asked for it or the deadline passed."""
+        event = self._event
+        token = event if isinstance(event, CancelToken) else None
         if self._run_cancel.is_set():
-            if getattr(self._event, "hard", False):
+            if token is not None and token.hard:
                 # A kill-now request (second Ctrl+C) that arrived after the first one.
                 self._run_cancel.cancel(self._run_cancel.reason, hard=True)
             return
-        if self._event is not None and self._event.is_set():
-            reason = getattr(self._event, "reason", None) or API_CANCEL_REASON
-            self._run_cancel.cancel(reason, hard=bool(getattr(self._event, "hard", False)))
+        if event is not None and event.is_set():
+            reason = (token.reason if token is not None else "") or API_CANCEL_REASON
+            self._run_cancel.cancel(reason, hard=token is not None and token.hard)
         elif self._deadline is not None and time.monotonic() >= self._deadline:
             from wf.durations import format_duration
 
@@ -106,37 +109,164 @@ def schedule(
     external: ExternalCancel,
     session: RunnerSession,
 ) -> None:
-    """Run the nodes the policy hands out, up to WORKERS at once, until nothing more can start.
+    """Run the nodes the policy hands out, up to WORKERS at once (see ``EngineLoop``)."""
+    EngineLoop(rs, policy, workers, external, session).run()
 
-    One thread does everything: each node's lifecycle is a generator that yields when it must
-    wait (an attempt, a retry delay); the runner session starts the attempts and reports them
-    when they are over, and the loop then moves their nodes on, commits queued records when they
-    are due and starts whatever became ready. No thread switches on the hot path.
+
+class EngineLoop:
+    """One run's scheduling loop: everything happens on the calling thread.
+
+    Each node's lifecycle is a generator that yields when it must wait (an attempt, a retry
+    delay). One turn of the loop: wait in the runner session (``wait_time``), notice a runner
+    that is gone (``check_runner``), move on the nodes whose attempts ended
+    (``attempts_over``), wake retry delays that are due (``wake_sleepers``), apply the
+    caller's cancel event and the deadline (``apply_cancellation``), start what became ready
+    (``start_ready``), and commit queued records when the writer says they are due. No thread
+    switches on the hot path.
     """
-    nodes: dict[str, Steps[NodeResult]] = {}  # node ID -> its lifecycle, while it runs
-    sleepers: list[tuple[float, int, str, AttemptCancel]] = []  # heap of retry delays
-    crash: list[BaseException] = []
-    count = itertools.count()
-    # Attempts started since the last commit, with the time by which a still running one must
-    # be on record (see ``writer``): at once, or START_DELAY later for a quick node.
-    unrecorded: list[tuple[float, AttemptHandle]] = []
 
-    def record_due() -> float | None:
-        """When the started attempts not yet on record must be committed (those still running)."""
-        unrecorded[:] = [entry for entry in unrecorded if entry[1].result is None]
-        return min((due for due, _ in unrecorded), default=None)
+    def __init__(
+        self,
+        rs: RunState,
+        policy: SchedulerPolicy,
+        workers: int,
+        external: ExternalCancel,
+        session: RunnerSession,
+    ) -> None:
+        self.rs = rs
+        self.policy = policy
+        self.external = external
+        self.session = session
+        self.writer = rs.writer
+        # No more at once than nodes: `-j 1000000` must not size anything by a million.
+        self.slots = max(1, min(workers, len(rs.dag.nodes)))
+        self.nodes: dict[str, Steps[NodeResult]] = {}  # node ID -> its lifecycle, while it runs
+        self.sleepers: list[tuple[float, int, str, AttemptCancel]] = []  # heap of retry delays
+        self.crash: list[BaseException] = []
+        self._count = itertools.count()
+        rs.on_final_failure = self.fail_fast
+        rs.external_check = external.check
 
-    def failfast(node_id: str) -> None:
-        if policy.mode == "work_stealing":
-            rs.failfast.cancel(f"task {node_id} failed")
-            policy.stop()
-            session.wake()
+    def run(self) -> None:
+        """Until nothing runs and nothing more can start; re-raises an engine crash."""
+        self.external.check()  # a run cancelled before it starts starts nothing
+        self.start_ready()
+        while self.nodes:
+            over = self.session.wait(self.wait_time())
+            self.check_runner()
+            self.attempts_over(over)
+            self.wake_sleepers()
+            self.apply_cancellation()
+            self.start_ready()
+            self.writer.flush_if_due(time.monotonic())
+        if self.crash:
+            raise self.crash[0]
 
-    def finished(node_id: str, outcome: NodeResult | BaseException) -> None:
-        del nodes[node_id]
-        if isinstance(outcome, BaseException):
+    # -- one turn ----------------------------------------------------------------------------
+    def wait_time(self) -> float:
+        """How long the runner may block: until the next retry delay or commit is due."""
+        now = time.monotonic()
+        timeout = _TICK
+        if self.sleepers:
+            timeout = min(timeout, self.sleepers[0][0] - now)
+        due = self.writer.due_at
+        if due is not None:
+            timeout = min(timeout, due - now)
+        return max(0.0, timeout)
+
+    def check_runner(self) -> None:
+        """A runner that is gone (e.g. the Dask scheduler) has failed its attempts: nothing
+        more can run, and fail-fast keeps their nodes from retrying."""
+        fatal = self.session.fatal
+        if fatal is not None and self.rs.runner_error is None:
+            self.rs.runner_error = fatal
+            self.rs.failfast.cancel(fatal)
+            self.policy.stop()
+            self.session.wake()
+
+    def attempts_over(self, over: Sequence[AttemptHandle]) -> None:
+        """Move on the nodes whose attempts ended."""
+        for attempt in over:
+            assert isinstance(attempt.tag, str)
+            self.step(attempt.tag, attempt.result)
+
+    def wake_sleepers(self) -> None:
+        """Resume the nodes whose retry delay is over, or whose attempt was cancelled."""
+        if not self.sleepers:
+            return
+        now = time.monotonic()
+        due = [s for s in self.sleepers if s[0] <= now or s[3].is_set()]
+        if not due:
+            return
+        self.sleepers[:] = [s for s in self.sleepers if not (s[0] <= now or s[3].is_set())]
+        heapq.heapify(self.sleepers)
+        for _, _, node_id, cancel in sorted(due, key=lambda s: s[1]):
+            self.step(node_id, cancel.is_set())
+
+    def apply_cancellation(self) -> None:
+        """The caller's cancel event and the run deadline (see ``ExternalCancel``)."""
+        was_set = self.rs.run_cancel.is_set()
+        self.external.check()
+        if self.rs.run_cancel.is_set() and not was_set:
+            self.policy.stop()
+            self.session.wake()
+
+    def start_ready(self) -> None:
+        """Start the nodes the policy hands out while slots are free."""
+        rs = self.rs
+        if rs.run_cancel.is_set() or rs.failfast.is_set() or self.crash:
+            self.policy.stop()
+        while len(self.nodes) < self.slots:
+            ready = self.policy.next_ready(self.slots - len(self.nodes))
+            if not ready:
+                return
+            for node_id in ready:
+                self.nodes[node_id] = run_node(rs, node_spec(rs.dag, node_id))
+                self.step(node_id)
+
+    # -- nodes -------------------------------------------------------------------------------
+    def step(self, node_id: str, value: object = None) -> None:
+        """Move NODE_ID's lifecycle on until it waits or ends."""
+        steps = self.nodes[node_id]
+        error: Exception | None = None
+        while True:
+            try:
+                effect = steps.throw(error) if error is not None else steps.send(value)
+            except StopIteration as stop:
+                self.finished(node_id, stop.value)
+                return
+            except BaseException as exc:  # recorded; the engine must not hang
+                self.finished(node_id, exc)
+                return
+            value, error = None, None
+            if isinstance(effect, Sleep):
+                if effect.seconds > 0 and not effect.cancel.is_set():
+                    wake = time.monotonic() + effect.seconds
+                    heapq.heappush(self.sleepers, (wake, next(self._count), node_id, effect.cancel))
+                    return
+                value = effect.cancel.is_set()
+                continue
+            try:
+                attempt = self.session.start(
+                    effect.spec, effect.cancel, on_start=effect.on_start, tag=node_id
+                )
+            except Exception as exc:  # OSError: a failed start; anything else: a crash
+                error = exc
+                continue
+            if attempt.result is None:
+                self.writer.attempt_started(node_id, attempt)
+                return
+            value = attempt.result
+
+    def finished(self, node_id: str, outcome: NodeResult | BaseException) -> None:
+        """NODE_ID's lifecycle ended: an exception fails the node and the run goes on; anything
+        else that escaped it (KeyboardInterrupt…) is recorded as a failure, then re-raised."""
+        del self.nodes[node_id]
+        if isinstance(outcome, Exception):  # the node fails; the run goes on to its end
+            outcome = node_crashed(self.rs, node_id, outcome)
+        elif isinstance(outcome, BaseException):
             log.error("node %s crashed", node_id, exc_info=outcome)
-            crash.append(outcome)
+            self.crash.append(outcome)
             outcome = NodeResult(
                 node_id,
                 NodeStatus.FAILED,
@@ -144,107 +274,15 @@ def schedule(
                 end_time=now_utc(),
                 attempts=1,
             )
-        rs.results[node_id] = outcome
-        policy.finished(node_id, completed=outcome.completed)
+        self.rs.results[node_id] = outcome
+        self.policy.finished(node_id, completed=outcome.completed)
 
-    def step(node_id: str, value: object = None) -> None:
-        """Move NODE_ID's lifecycle on until it waits or ends."""
-        steps = nodes[node_id]
-        error: Exception | None = None
-        while True:
-            try:
-                effect = steps.throw(error) if error is not None else steps.send(value)
-            except StopIteration as stop:
-                finished(node_id, stop.value)
-                return
-            except BaseException as exc:  # recorded; the engine must not hang
-                finished(node_id, exc)
-                return
-            value, error = None, None
-            if isinstance(effect, Sleep):
-                if effect.seconds > 0 and not effect.cancel.is_set():
-                    wake = time.monotonic() + effect.seconds
-                    heapq.heappush(sleepers, (wake, next(count), node_id, effect.cancel))
-                    return
-                value = effect.cancel.is_set()
-                continue
-            try:
-                attempt = session.start(
-                    effect.spec, effect.cancel, on_start=effect.on_start, tag=node_id
-                )
-            except Exception as exc:  # OSError: a failed start; anything else: a crash
-                error = exc
-                continue
-            if attempt.result is None:
-                delay = START_DELAY if node_id in rs.quick else 0.0
-                unrecorded.append((time.monotonic() + delay, attempt))
-                return
-            value = attempt.result
-
-    def start_ready() -> None:
-        if rs.run_cancel.is_set() or rs.failfast.is_set() or crash:
-            policy.stop()
-        while len(nodes) < slots:
-            ready = policy.next_ready(slots - len(nodes))
-            if not ready:
-                return
-            for node_id in ready:
-                nodes[node_id] = run_node(rs, node_spec(rs.dag, node_id))
-                step(node_id)
-
-    def wake_sleepers(now: float) -> None:
-        due = [s for s in sleepers if s[0] <= now or s[3].is_set()]
-        if not due:
-            return
-        sleepers[:] = [s for s in sleepers if not (s[0] <= now or s[3].is_set())]
-        heapq.heapify(sleepers)
-        for _, _, node_id, cancel in sorted(due, key=lambda s: s[1]):
-            step(node_id, cancel.is_set())
-
-    rs.on_final_failure = failfast
-    rs.external_check = external.check
-    # No more at once than nodes: `-j 1000000` must not size anything by a million.
-    slots = max(1, min(workers, len(rs.dag.nodes)))
-    writer = rs.writer
-    external.check()  # a run cancelled before it starts starts nothing
-    start_ready()
-    while nodes:
-        now = time.monotonic()
-        timeout = _TICK
-        if sleepers:
-            timeout = min(timeout, sleepers[0][0] - now)
-        for due in (writer.due_at, record_due()):
-            if due is not None:
-                timeout = min(timeout, due - now)
-        over = session.wait(max(0.0, timeout))
-        if session.fatal is not None and rs.runner_error is None:
-            # The runner is gone (e.g. the Dask scheduler): its attempts failed, and nothing
-            # more can run; fail-fast keeps their nodes from retrying.
-            rs.runner_error = session.fatal
-            rs.failfast.cancel(session.fatal)
-            policy.stop()
-            session.wake()
-        for attempt in over:
-            assert isinstance(attempt.tag, str)
-            step(attempt.tag, attempt.result)
-        now = time.monotonic()
-        if sleepers:
-            wake_sleepers(now)
-        was_set = rs.run_cancel.is_set()
-        external.check()
-        if rs.run_cancel.is_set() and not was_set:
-            policy.stop()
-            session.wake()
-        start_ready()
-        now = time.monotonic()
-        started_due = record_due()
-        if started_due is not None and now >= started_due:
-            writer.flush()
-            unrecorded.clear()
-        elif writer.flush_if_due(now):
-            unrecorded.clear()
-    if crash:
-        raise crash[0]
+    def fail_fast(self, node_id: str) -> None:
+        """A non-ignored final failure: with a fail-fast policy, stop and cancel the rest."""
+        if self.policy.fail_fast:
+            self.rs.failfast.cancel(f"task {node_id} failed")
+            self.policy.stop()
+            self.session.wake()
 
 
 def root_cause(rs: RunState) -> NodeResult | None:

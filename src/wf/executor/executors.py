@@ -7,31 +7,29 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
-from wf.contextmap import RESERVED_NAMES, ContextMap
+from wf.contextmap import ContextMap
 from wf.dag.model import DAG
-from wf.errors import SecurityError
-from wf.executor.cache import CacheOptions, log_dir_nodes, make_run_cache
-from wf.executor.cancel import CancelScope
+from wf.executor.cache import CacheOptions, log_dir_nodes
 from wf.executor.engine import (
     ExternalCancel,
-    apply_runtime_vars,
     decide_outcome,
-    finish_run,
     make_policy,
     schedule,
 )
-from wf.executor.events import EventDispatcher, ProgressCallback
-from wf.executor.events import ProgressEventKind as K
-from wf.executor.heartbeat import Heartbeat
+from wf.executor.events import ProgressCallback
 from wf.executor.logdirs import prepare_log_dirs
 from wf.executor.priority import CRITICAL_PATH, FIFO, SCHEDULES, critical_path_priorities
 from wf.executor.runner import AttemptRunner, RunnerSession
+from wf.executor.runsetup import (
+    Invocation,
+    NewRun,
+    run_invocation,
+    run_secrets,
+    validate_options,
+)
 from wf.executor.runstate import EngineSettings, RunState
-from wf.executor.writer import StoreWriter, quick_nodes
-from wf.security import validate_variable_name
+from wf.secrets import Secrets
 from wf.storage import ExecutionMode, Run, RunStatus, Store
-from wf.storage.procinfo import current_owner
-from wf.storage.times import now_utc
 
 DEFAULT_WORKERS = 4
 
@@ -52,6 +50,7 @@ class Executor(Protocol):
         runtime_vars: Mapping[str, str] | None = None,
         cancel: threading.Event | None = None,
         timeout: float | None = None,
+        secrets: Secrets | None = None,
     ) -> Run: ...
 
     def resume(
@@ -67,28 +66,8 @@ class Executor(Protocol):
         from_task: str | None = None,
         only: list[str] | None = None,
         rerun: list[str] | None = None,
+        secrets: Secrets | None = None,
     ) -> Run: ...
-
-
-def runtime_var_problem(name: str) -> str | None:
-    """Why NAME cannot be a runtime variable (``--var``), or None when it can (§4.1, §9.5)."""
-    try:
-        validate_variable_name(name)
-    except SecurityError as exc:
-        return str(exc)
-    if name in RESERVED_NAMES:
-        return f'variable "{name}" is reserved'
-    return None
-
-
-def validate_options(runtime_vars: Mapping[str, str] | None, timeout: float | None) -> None:
-    """§4.1 step 1: raise ValueError before anything is written."""
-    for name in runtime_vars or {}:
-        problem = runtime_var_problem(name)
-        if problem is not None:
-            raise ValueError(problem)
-    if timeout is not None and timeout < 0:
-        raise ValueError("timeout must be >= 0")
 
 
 class _EngineExecutor:
@@ -161,95 +140,29 @@ class _EngineExecutor:
         runtime_vars: Mapping[str, str] | None = None,
         cancel: threading.Event | None = None,
         timeout: float | None = None,
+        secrets: Secrets | None = None,
     ) -> Run:
-        """Run DAG to a terminal state and return the final run row (SPEC §4.1)."""
-        validate_options(runtime_vars, timeout)
-        ctx = ctx_map if ctx_map is not None else ContextMap()
-        session = self.runner.open()  # a runner that cannot be reached raises: no run row
-        try:
-            return self._execute(
-                dag, ctx, session, progress, print_output, clean_env, runtime_vars, cancel, timeout
-            )
-        finally:
-            session.close()
+        """Run DAG to a terminal state and return the final run row (SPEC §4.1).
 
-    def _execute(
-        self,
-        dag: DAG,
-        ctx: ContextMap,
-        session: RunnerSession,
-        progress: ProgressCallback | None,
-        print_output: bool,
-        clean_env: bool,
-        runtime_vars: Mapping[str, str] | None,
-        cancel: threading.Event | None,
-        timeout: float | None,
-    ) -> Run:
-        pid, host, started_at = current_owner()
-        now = now_utc()
-        run = Run(
-            workflow_name=dag.name,
-            workflow_file=dag.file_path,
-            status=RunStatus.RUNNING,
-            start_time=now,
-            total_tasks=dag.total_tasks,
-            tags=list(dag.tags),
-            execution_mode=self.mode,
-            max_parallel=self.workers_for(session),
-            timeout_ms=round((timeout or 0) * 1000),
-            clean_env=clean_env,
-            owner_pid=pid,
-            owner_host=host,
-            owner_started_at=started_at,
-            heartbeat_at=now,
+        SECRETS (docs/secrets.md) holds the values of the workflow's declared secrets (those
+        missing are read from the environment) and the secret variables (``--secret``).
+        """
+        validate_options(runtime_vars, timeout)
+        resolved = run_secrets(dag, secrets)
+        validate_options(resolved.variables, None)
+        ctx = ctx_map if ctx_map is not None else ContextMap()
+        variables = {**(runtime_vars or {}), **resolved.variables}
+        opening = NewRun(dag, ctx, clean_env, variables, timeout)
+        invocation = Invocation(
+            progress,
+            print_output,
+            variables,
+            cancel,
+            timeout,
+            masker=resolved.masker(),
+            secret_env=resolved.env,
         )
-        run.id = self.store.create_run(run)
-        heartbeat = Heartbeat(self.store, run.id).start()
-        rs = RunState(
-            store=self.store,
-            dag=dag,
-            ctx=ctx,
-            run_id=run.id,
-            workflow_name=dag.name,
-            mode=str(self.mode),
-            settings=self.settings,
-            events=EventDispatcher(progress),
-            writer=StoreWriter(self.store),
-            run_cancel=CancelScope(),
-            failfast=CancelScope(),
-            print_output=print_output,
-            clean_env=clean_env,
-        )
-        rs.cache = make_run_cache(self.store, dag, self.cache)
-        try:
-            record_graph(self.store, run.id, dag)
-            apply_runtime_vars(ctx, runtime_vars)
-            rs.snapshot("checkpoint", full=True)
-            rs.emit(K.RUN_STARTED, run_status="running")
-            nodes = dag.sequential_order()
-            durations = self.store.task_durations(dag.name)
-            rs.quick = quick_nodes(durations)
-            priority, scheduling = self.scheduling(dag, nodes, durations)
-            started: dict[str, object] = {
-                "workflow": dag.name,
-                "mode": str(self.mode),
-                "max_parallel": self.workers_for(session),
-                "tags": list(dag.tags),
-                **self.runner.describe(),
-            }
-            if scheduling is not None:
-                started["scheduling"] = scheduling
-            rs.audit("run_started", started)
-            status, error, failed_task = self.schedule_nodes(
-                rs, nodes, priority, cancel, timeout, session
-            )
-            return finish_run(
-                rs, run, status, error, failed_task, heartbeat, session, warn=self.warn
-            )
-        finally:
-            heartbeat.stop()
-            rs.writer.close()
-            rs.events.close()
+        return run_invocation(self, opening, invocation)
 
     def schedule_nodes(
         self,
@@ -261,7 +174,7 @@ class _EngineExecutor:
         session: RunnerSession,
     ) -> tuple[RunStatus, str | None, str | None]:
         """Run NODES with this executor's policy; return the outcome (status, error, cause)."""
-        policy = make_policy(str(self.mode), rs.dag, nodes, priority=priority)
+        policy = make_policy(self.mode, rs.dag, nodes, priority=priority)
         # The opening records (run_started or run_resumed, the first checkpoint) go on record
         # before any task starts: a run killed in its first milliseconds still has them.
         rs.writer.flush()
@@ -286,9 +199,10 @@ class _EngineExecutor:
         from_task: str | None = None,
         only: list[str] | None = None,
         rerun: list[str] | None = None,
+        secrets: Secrets | None = None,
     ) -> Run:
         """Resume a failed, cancelled or interrupted run in this executor's mode (SPEC §6)."""
-        from wf.resume import resume_run
+        from wf.executor.resume import resume_run
 
         return resume_run(
             self,
@@ -302,25 +216,8 @@ class _EngineExecutor:
             from_task=from_task,
             only=only,
             rerun=rerun,
+            secrets=secrets,
         )
-
-
-def record_graph(store: Store, run_id: str, dag: DAG) -> None:
-    """§4.1 step 3: the dag_cache row and one task_dependencies row per edge."""
-    edges = [
-        (node_id, dep)
-        for node_id in dag.sequential_order()
-        for dep in dag.nodes[node_id].dependencies
-    ]
-    with store.transaction():
-        store.upsert_dag_cache(
-            run_id,
-            dag.to_cache_json(),
-            total_nodes=dag.total_tasks,
-            total_levels=len(dag.levels),
-            has_parallel_tasks=any(len(level) > 1 for level in dag.levels),
-        )
-        store.replace_task_dependencies(run_id, edges)
 
 
 class SequentialExecutor(_EngineExecutor):

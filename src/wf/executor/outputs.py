@@ -87,8 +87,14 @@ def parse_output(data: bytes | None) -> list[tuple[str, str]]:
 
     Raises OutputError for content over 1 MiB, non-UTF-8 content, or an invalid line.
     """
+    return parse_output_secrets(data)[0]
+
+
+def parse_output_secrets(data: bytes | None) -> tuple[list[tuple[str, str]], set[str]]:
+    """``parse_output``, and the names of the values written as ``secret KEY=VALUE``."""
+    secret: set[str] = set()
     if not data:
-        return []
+        return [], secret
     if len(data) > WF_OUTPUT_MAX_BYTES:
         raise OutputError("WF_OUTPUT file exceeds 1 MiB")
     try:
@@ -105,7 +111,13 @@ def parse_output(data: bytes | None) -> list[tuple[str, str]]:
             raise OutputError(f"WF_OUTPUT line {number}: expected key=value")
         key, value = line.split("=", 1)
         key = key.strip()
+        marked = key.split(None, 1)
+        if len(marked) == 2 and marked[0] == "secret":  # docs/secrets.md
+            key = marked[1].strip()
+            secret.add(key)
+        else:
+            secret.discard(key)
         check_output_name(key, f"WF_OUTPUT line {number}: ")
         pairs.pop(key, None)
         pairs[key] = value
-    return list(pairs.items())
+    return list(pairs.items()), secret

@@ -12,11 +12,15 @@ from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Protocol
 
+from wf.storage.models import ExecutionMode
+
 
 class SchedulerPolicy(Protocol):
     """Decides the start order of nodes; the engine reports every finish back."""
 
-    mode: str
+    mode: ExecutionMode
+    #: A non-ignored final failure stops the run at once and cancels what runs (work-stealing).
+    fail_fast: bool
 
     def next_ready(self, free_slots: int) -> list[str]:
         """Nodes to start now, in order, at most FREE_SLOTS of them."""
@@ -84,7 +88,8 @@ class PoolGate:
 class _Base:
     """Shared state: the scheduled nodes, their in-set dependencies, running and started sets."""
 
-    mode = ""
+    mode = ExecutionMode.SEQUENTIAL
+    fail_fast = False
 
     def __init__(
         self,
@@ -139,7 +144,7 @@ class _Base:
 class SequentialPolicy(_Base):
     """One node at a time in the sequential order; the first failure stops everything."""
 
-    mode = "sequential"
+    mode = ExecutionMode.SEQUENTIAL
 
     def __init__(
         self,
@@ -168,7 +173,7 @@ class SequentialPolicy(_Base):
 class LevelPolicy(_Base):
     """Level by level; a level always completes; after a failed level nothing else starts."""
 
-    mode = "parallel"
+    mode = ExecutionMode.PARALLEL
 
     def __init__(
         self,
@@ -224,7 +229,8 @@ class WorkStealingPolicy(_Base):
     in ID order), or, with ``priority``, highest priority first (ties by ID).
     """
 
-    mode = "work_stealing"
+    mode = ExecutionMode.WORK_STEALING
+    fail_fast = True
 
     def __init__(
         self,

@@ -162,12 +162,15 @@ class Reactor:
         out_r, out_w = os.pipe2(os.O_CLOEXEC)
         err_r, err_w = os.pipe2(os.O_CLOEXEC)
         attempt.start = start = self._clock()
+        markers = containment.Markers.from_env(spec.env)
+        WATCHDOG.expect(markers)
         try:
             proc = spawn_shell(spec.command, spec.env, spec.cwd, out_w, err_w)
         except OSError as exc:
+            WATCHDOG.forget(markers)
             for fd in (out_r, err_r):
                 os.close(fd)
-            LogSink(spec.log_path, spec.log_max_bytes).close()
+            LogSink(spec.log_path, spec.log_max_bytes, spec.secrets).close()
             attempt.result = AttemptResult(
                 Outcome.START_FAILED,
                 -1,
@@ -180,11 +183,11 @@ class Reactor:
             os.close(out_w)
             os.close(err_w)
         attempt.proc = proc
-        WATCHDOG.add(proc.pid, containment.Markers.from_env(spec.env))
+        WATCHDOG.add(proc.pid, markers)
         attempt.guarded = True
         # The log is opened while the shell starts up; output waits in the pipes meanwhile.
         try:
-            attempt.sink = LogSink(spec.log_path, spec.log_max_bytes)
+            attempt.sink = LogSink(spec.log_path, spec.log_max_bytes, spec.secrets)
             if on_start is not None:
                 on_start(proc.pid, start)
         except BaseException:  # no log, or the caller failed: nothing may keep running

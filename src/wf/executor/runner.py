@@ -10,6 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from wf.files import open_regular
+from wf.secrets import Masker
+
 STDOUT_TAIL_BYTES = 1024 * 1024
 #: Bytes of the log's beginning an attempt result keeps (``task_output`` events, trap output).
 LOG_HEAD_BYTES = 65536
@@ -51,6 +54,8 @@ class AttemptSpec:
     kill_grace: float = 5.0
     log_max_bytes: int = 64 * 1024 * 1024
     output_path: str | Path | None = None
+    #: Secret values to mask as ``***`` in the log (docs/secrets.md).
+    secrets: tuple[str, ...] = ()
 
 
 @dataclass
@@ -151,11 +156,12 @@ class AttemptRunner(Protocol):
 class LogSink:
     """Appends chunks to the attempt log, unbuffered, up to the cap; keeps the stdout tail."""
 
-    def __init__(self, path: str | Path, cap: int) -> None:
+    def __init__(self, path: str | Path, cap: int, secrets: tuple[str, ...] = ()) -> None:
         # Emptied first: a run killed before an attempt was on record may have left a log
         # under the same attempt number, which the resumed attempt must not add to.
-        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND | os.O_CLOEXEC
-        self.fd = os.open(path, flags, 0o600)
+        # Only a regular file, never through a link, never blocking: a task may have put a FIFO
+        # or a symbolic link where a later attempt's log goes.
+        self.fd = open_regular(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND)
         self.cap = cap
         self.written = 0
         self.discarded = 0
@@ -165,12 +171,21 @@ class LogSink:
         self.log_tail = bytearray()
         #: The first failed log write (e.g. ENOSPC): from then on output is discarded, counted.
         self.write_error: OSError | None = None
+        # Secrets are masked before anything is written, also when one spans two chunks.
+        self._mask = Masker(secrets).stream() if secrets else None
 
     def write(self, chunk: bytes, *, is_stdout: bool) -> None:
         if is_stdout:
             self.tail += chunk
             if len(self.tail) > 2 * STDOUT_TAIL_BYTES:
                 del self.tail[: len(self.tail) - STDOUT_TAIL_BYTES]
+        if self._mask is not None:
+            chunk = self._mask.feed(chunk)
+            if not chunk:
+                return
+        self._append(chunk)
+
+    def _append(self, chunk: bytes) -> None:
         if self.discarded or self.write_error is not None:
             self.discarded += len(chunk)
             return
@@ -217,6 +232,10 @@ class LogSink:
         return done
 
     def close(self) -> bytes:
+        if self._mask is not None:
+            rest = self._mask.flush()
+            if rest:
+                self._append(rest)
         os.close(self.fd)
         tail = bytes(self.tail[-STDOUT_TAIL_BYTES:])
         self.tail = bytearray()
@@ -230,8 +249,7 @@ class LogSink:
 
 def create_private_file(path: str | Path, *, truncate: bool = False) -> None:
     """Create PATH with mode 0600 (an existing file is made 0600; emptied with TRUNCATE)."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC | (os.O_TRUNC if truncate else 0)
-    fd = os.open(path, flags, 0o600)
+    fd = open_regular(path, os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if truncate else 0))
     try:
         os.fchmod(fd, 0o600)
     finally:

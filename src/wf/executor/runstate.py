@@ -7,7 +7,6 @@ import enum
 import json
 import logging
 import os
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,7 +18,9 @@ from wf.dag.model import DAG
 from wf.executor.cancel import CancelScope
 from wf.executor.events import EventDispatcher, ProgressEvent, ProgressEventKind
 from wf.executor.writer import StoreWriter
-from wf.storage import ContextSnapshot, Store, TaskExecution
+from wf.files import open_regular_file
+from wf.secrets import Masker
+from wf.storage import ContextSnapshot, ExecutionMode, Store, TaskExecution
 from wf.storage.times import now_utc
 from wf.telemetry import trace_sink, tracing_enabled
 
@@ -89,14 +90,18 @@ class EngineSettings:
 
 @dataclass
 class RunState:
-    """Everything one invocation (execute or resume) shares between its threads."""
+    """Everything one invocation (execute or resume) keeps about its run.
+
+    Used from the engine's thread only (the loop, the lifecycles it drives, the writer's
+    commits), so it takes no locks.
+    """
 
     store: Store
     dag: DAG
     ctx: ContextMap
     run_id: str
     workflow_name: str
-    mode: str
+    mode: ExecutionMode
     settings: EngineSettings
     events: EventDispatcher
     writer: StoreWriter
@@ -108,8 +113,6 @@ class RunState:
     previous: dict[str, TaskExecution] = field(default_factory=dict)
     forced: set[str] = field(default_factory=set)
     forced_by: str = ""
-    #: Nodes known to finish within ``writer.START_DELAY``: their starts may wait for a batch.
-    quick: frozenset[str] = frozenset()
     results: dict[str, NodeResult] = field(default_factory=dict)
     on_final_failure: Callable[[str], None] | None = None
     #: Applies the caller's cancel event and the run deadline (set by the scheduler loop).
@@ -120,13 +123,16 @@ class RunState:
     run_log_dir: str = ""
     #: Whether the run is traced (docs/otel.md): each attempt then gets a TRACEPARENT.
     traced: bool = False
+    #: The run's secret values, masked in logs, events and records (docs/secrets.md).
+    masker: Masker = field(default_factory=Masker)
+    #: Declared secrets given to every task's environment.
+    secret_env: dict[str, str] = field(default_factory=dict)
     #: Incremental runs (docs/caching.md): the run's cache decisions, None without a cache.
     cache: RunCache | None = None
     _attempts: dict[str, int] = field(default_factory=dict)
     _fired_traps: set[str] = field(default_factory=set)
     _queued_rows: set[int] = field(default_factory=set)
     _snapshot_marks: dict[str, tuple[str, object]] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         if not self.run_log_dir:
@@ -145,23 +151,27 @@ class RunState:
 
     def next_attempt(self, node_id: str) -> int:
         """One more than the highest attempt of NODE_ID in this run."""
-        with self._lock:
-            n = self._attempts.get(node_id, 0) + 1
-            self._attempts[node_id] = n
-            return n
+        n = self._attempts.get(node_id, 0) + 1
+        self._attempts[node_id] = n
+        return n
 
     def claim_trap(self, trap_id: str) -> bool:
         """True the first time TRAP_ID fires in this invocation."""
-        with self._lock:
-            if trap_id in self._fired_traps:
-                return False
-            self._fired_traps.add(trap_id)
-            return True
+        if trap_id in self._fired_traps:
+            return False
+        self._fired_traps.add(trap_id)
+        return True
 
     # -- records ---------------------------------------------------------------------------
     def emit(self, kind: ProgressEventKind, **fields: Any) -> None:
         """Queue a progress event of this run (nothing is built when no one listens)."""
         if self.events.active:
+            if self.masker:  # the texts; the IDs stay as they are, to name the task
+                text = self.masker.text
+                fields = {
+                    k: text(v) if isinstance(v, str) and k != "task_id" else v
+                    for k, v in fields.items()
+                }
             self.events.emit(ProgressEvent(kind=kind, run_id=self.run_id, **fields))
 
     def audit(self, event_type: str, data: dict[str, Any]) -> None:
@@ -178,14 +188,12 @@ class RunState:
         cleared before the fields are read, so a change made after that queues a new write.
         """
         key = id(row)
-        with self._lock:
-            if key in self._queued_rows:
-                return
-            self._queued_rows.add(key)
+        if key in self._queued_rows:
+            return
+        self._queued_rows.add(key)
 
         def op(store: Store) -> None:
-            with self._lock:
-                self._queued_rows.discard(key)
+            self._queued_rows.discard(key)
             write(store)
 
         self.writer.submit(op)
@@ -220,13 +228,12 @@ class RunState:
         variables = self.ctx.snapshot()
         if not variables:
             return
-        with self._lock:
-            if full:
-                changed = variables
-            else:
-                changed = [v for v in variables if self._snapshot_marks.get(v.name) != _mark(v)]
-            for v in changed:
-                self._snapshot_marks[v.name] = _mark(v)
+        if full:
+            changed = variables
+        else:
+            changed = [v for v in variables if self._snapshot_marks.get(v.name) != _mark(v)]
+        for v in changed:
+            self._snapshot_marks[v.name] = _mark(v)
         if not changed:
             return
         at = now_utc()
@@ -248,9 +255,8 @@ class RunState:
 
     def mark_snapshotted(self, variables: list[Variable]) -> None:
         """Remember VARIABLES as already stored (restored on resume)."""
-        with self._lock:
-            for v in variables:
-                self._snapshot_marks[v.name] = _mark(v)
+        for v in variables:
+            self._snapshot_marks[v.name] = _mark(v)
 
 
 def _mark(v: Variable) -> tuple[str, object]:
@@ -278,7 +284,7 @@ def tail_lines(log_path: str | None, count: int = 10) -> str | None:
     if not log_path:
         return None
     try:
-        with open(log_path, "rb") as fh:
+        with open_regular_file(log_path) as fh:
             fh.seek(0, 2)
             size = fh.tell()
             fh.seek(max(0, size - 64 * 1024))

@@ -26,11 +26,8 @@ marks=" "
 while IFS= read -r line; do
   case $line in
     +*) marks="$marks${line#+} " ;;
-    -*) p=${line#-}
-        case $marks in *" $p:"*)
-          rest=${marks#* $p:}
-          marks="${marks%% $p:*} ${rest#* }" ;;
-        esac ;;
+    -*) t=${line#-}
+        case $marks in *" $t "*) marks="${marks%% $t *} ${marks#* $t }" ;; esac ;;
     =) exit 0 ;;
   esac
 done
@@ -45,9 +42,10 @@ import os, sys, time
 marks = []
 for arg in sys.argv[1:]:
     pg, run, task, n = arg.split(":")
+    pg = int(pg) if pg.isdigit() else 0
     keys = (b"WF_RUN_ID", b"WF_TASK_ID", b"WF_ATTEMPT")
     vals = (bytes.fromhex(run), bytes.fromhex(task), bytes.fromhex(n))
-    marks.append((int(pg), [b"\0" + k + b"=" + v + b"\0" for k, v in zip(keys, vals)]))
+    marks.append((pg, [b"\0" + k + b"=" + v + b"\0" for k, v in zip(keys, vals)]))
 me = os.getpid()
 for _ in range(50):
     procs = {}
@@ -63,7 +61,9 @@ for _ in range(50):
     for pid, (state, ppid, pgrp, sid) in procs.items():
         if pid == me or state in (b"Z", b"X"):
             continue
-        if any(pgrp == pg or sid == pg for pg, _ in marks):
+        if pid <= 2 or ppid == 2:
+            continue
+        if any(pg > 1 and pg in (pgrp, sid) for pg, _ in marks):
             seeds.append(pid)
             continue
         try:
@@ -103,6 +103,7 @@ class Watchdog:
         self._pid: int | None = None
         self._owner_pid = -1
         self._disabled = not sys.platform.startswith("linux") and sys.platform != "darwin"
+        self._tokens: dict[int, str] = {}  # guarded group -> its line
 
     def _ensure(self) -> int | None:
         if self._disabled:
@@ -151,13 +152,30 @@ class Watchdog:
             except OSError:
                 self._disabled = True
 
+    def expect(self, markers: Markers | None) -> None:
+        """Guard the processes carrying MARKERS from now on (before the attempt's shell starts,
+        so that no moment is left unguarded); ``add`` then names its group."""
+        if markers is not None:
+            self._send(f"+{markers.token(None)}\n")
+
+    def forget(self, markers: Markers | None) -> None:
+        """Undo ``expect`` (the shell could not start)."""
+        if markers is not None:
+            self._send(f"-{markers.token(None)}\n")
+
     def add(self, pgid: int, markers: Markers | None = None) -> None:
         """Guard process group PGID (and the processes carrying MARKERS) until ``remove``."""
-        self._send(f"+{markers.token(pgid) if markers is not None else f'{pgid}:::'}\n")
+        if markers is None:
+            token = f"{pgid}:::"
+            self._send(f"+{token}\n")
+        else:
+            token = markers.token(pgid)
+            self._send(f"-{markers.token(None)}\n+{token}\n")
+        self._tokens[pgid] = token
 
     def remove(self, pgid: int) -> None:
         """Stop guarding PGID (its attempt is over)."""
-        self._send(f"-{pgid}\n")
+        self._send(f"-{self._tokens.pop(pgid, f'{pgid}:::')}\n")
 
 
 WATCHDOG = Watchdog()

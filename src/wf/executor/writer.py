@@ -6,12 +6,14 @@ has waited ``COMMIT_DELAY`` (``due_at``), or at once with ``flush``; operations 
 exactly in submission order, while the attempts they describe keep running. No thread of its
 own: a writer thread would fight the engine's thread for the interpreter lock on every task.
 
-One more rule, applied by the engine, keeps running tasks on record: when an attempt starts,
+One more rule keeps running tasks on record: when an attempt starts (``attempt_started``),
 everything queued is committed at once (its own running row and the results it builds on
-included), unless the node is known to be quick (``quick_nodes``: its recent successes took
-less than ``START_DELAY``), when that happens only if it is still running ``START_DELAY``
-later; quick attempts usually end first and share the batch. (Order alone already keeps the
-records consistent: a dependent's rows are never committed before its dependencies' rows.)
+included), unless the node is known to be quick (``learn``: its recent successes took less
+than ``START_DELAY``), when that happens only if it is still running ``START_DELAY`` later;
+quick attempts usually end first and share the batch. (Order alone already keeps the records
+consistent: a dependent's rows are never committed before its dependencies' rows.) The
+engine only asks when the next commit is due (``due_at``) and lets it happen
+(``flush_if_due``).
 """
 
 from __future__ import annotations
@@ -20,8 +22,12 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
 from wf.storage import Store
+
+if TYPE_CHECKING:
+    from wf.executor.runner import AttemptHandle
 
 log = logging.getLogger("wf.executor")
 
@@ -49,6 +55,27 @@ class StoreWriter:
         self._lock = threading.Lock()
         self._apply_lock = threading.Lock()
         self._failures = 0
+        #: Nodes known to finish within ``START_DELAY`` (see ``learn``).
+        self.quick: frozenset[str] = frozenset()
+        # Attempts started since the last commit, with the time by which one still running
+        # must be on record.
+        self._unrecorded: list[tuple[float, AttemptHandle]] = []
+
+    def learn(self, durations: Mapping[str, float]) -> None:
+        """Take the workflow's history (median successful seconds per node) into account."""
+        self.quick = quick_nodes(durations)
+
+    def attempt_started(self, node_id: str, attempt: AttemptHandle) -> None:
+        """ATTEMPT of NODE_ID has started: its start must be on record while it runs."""
+        delay = START_DELAY if node_id in self.quick else 0.0
+        self._unrecorded.append((time.monotonic() + delay, attempt))
+
+    def _start_due(self) -> float | None:
+        """When the started attempts not yet on record must be (those still running)."""
+        if not self._unrecorded:
+            return None
+        self._unrecorded = [entry for entry in self._unrecorded if entry[1].result is None]
+        return min((due for due, _ in self._unrecorded), default=None)
 
     def submit(self, op: WriteOp) -> None:
         """Queue OP; it is applied after everything submitted before it."""
@@ -59,13 +86,14 @@ class StoreWriter:
 
     @property
     def due_at(self) -> float | None:
-        """When the queued operations should be committed (``time.monotonic``), or None."""
+        """When the next commit is due (``time.monotonic``), or None: the queued operations'
+        batch time, or earlier when a started attempt must be on record."""
+        start_due = self._start_due()
         first = self._first_at
         if first is None:
-            return None
-        if len(self._pending) >= BATCH:
-            return first
-        return first + COMMIT_DELAY
+            return start_due
+        batch_due = first if len(self._pending) >= BATCH else first + COMMIT_DELAY
+        return batch_due if start_due is None else min(batch_due, start_due)
 
     def flush(self) -> None:
         """Commit everything submitted so far, in this thread, before returning."""
@@ -73,6 +101,7 @@ class StoreWriter:
             with self._lock:
                 batch, self._pending = self._pending, []
                 self._first_at = None
+            self._unrecorded.clear()  # everything started so far is on record after this
             self._apply(batch)
 
     def flush_if_due(self, now: float) -> bool:

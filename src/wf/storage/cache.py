@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from wf.secrets import mask_params
 from wf.storage.base import StoreBase
 from wf.storage.rows import dump_json
 from wf.storage.times import format_optional, format_time, now_utc, parse_time
@@ -196,6 +197,10 @@ class StoreCache(StoreBase):
             created,
             record.identities,
         )
+        if mask_params(params) != params:
+            # A record holding a secret (docs/secrets.md) is not kept: a cache hit would restore
+            # *** instead of the value, and the value itself must not be stored.
+            return
         marks = ", ".join("?" * len(params))
         with self._use() as conn:
             conn.execute(

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
+from wf.secrets import mask_params
 from wf.storage.base import StoreBase
 from wf.storage.errors import RunNotFoundError, StoreError
 from wf.storage.ids import new_run_id
@@ -48,14 +49,16 @@ class StoreWrites(StoreBase):
         created = format_time(run.created_at or now)
         params = (run.id, *run_params(run), created, format_optional(run.updated_at) or created)
         with self._use() as conn:
-            conn.execute(INSERT_RUN, params)
+            conn.execute(INSERT_RUN, mask_params(params))
         return run.id
 
     def update_run(self, run: Run) -> None:
         """Write every column of RUN except the counters (trigger-maintained) and created_at.
         Re-read the run after a claim before updating it: this writes the object as it is."""
         with self._use() as conn:
-            cursor = conn.execute(UPDATE_RUN, (*run_params(run), format_time(now_utc()), run.id))
+            cursor = conn.execute(
+                UPDATE_RUN, mask_params((*run_params(run), format_time(now_utc()), run.id))
+            )
         if cursor.rowcount == 0:
             raise RunNotFoundError(run.id)
 
@@ -64,7 +67,7 @@ class StoreWrites(StoreBase):
         created = format_time(te.created_at or now_utc())
         params = (te.run_id, *task_params(te), created, format_optional(te.updated_at) or created)
         with self._use() as conn:
-            row_id = conn.execute(INSERT_TASK, params).lastrowid
+            row_id = conn.execute(INSERT_TASK, mask_params(params)).lastrowid
         te.id = int(row_id or 0)
         return te.id
 
@@ -72,7 +75,7 @@ class StoreWrites(StoreBase):
         """Write every column of TE except its identity (id, run_id, task_id) and created_at."""
         params = (*task_params(te)[1:], format_time(now_utc()), te.id)
         with self._use() as conn:
-            cursor = conn.execute(UPDATE_TASK, params)
+            cursor = conn.execute(UPDATE_TASK, mask_params(params))
         if cursor.rowcount == 0:
             raise StoreError(f"task execution {te.id} not found")
 
@@ -97,7 +100,7 @@ class StoreWrites(StoreBase):
         if not params:
             return 0
         with self.transaction(), self._use() as conn:
-            conn.executemany(INSERT_SNAPSHOT, params)
+            conn.executemany(INSERT_SNAPSHOT, [mask_params(p) for p in params])
         return len(params)
 
     def create_audit_entry(
@@ -108,7 +111,9 @@ class StoreWrites(StoreBase):
         data = event_data if isinstance(event_data, str) else dump_json(dict(event_data))
         now = format_time(now_utc())
         with self._use() as conn:
-            row_id = conn.execute(INSERT_AUDIT, (run_id, event_type, data, now)).lastrowid
+            row_id = conn.execute(
+                INSERT_AUDIT, mask_params((run_id, event_type, data, now))
+            ).lastrowid
         return int(row_id or 0)
 
     def create_forensic_log(
@@ -144,7 +149,7 @@ class StoreWrites(StoreBase):
             format_time(log.created_at or now_utc()),
         )
         with self._use() as conn:
-            row_id = conn.execute(INSERT_FORENSIC, params).lastrowid
+            row_id = conn.execute(INSERT_FORENSIC, mask_params(params)).lastrowid
         log.id = int(row_id or 0)
         return log.id
 
@@ -178,7 +183,7 @@ class StoreWrites(StoreBase):
             format_time(now_utc()),
         )
         with self._use() as conn:
-            conn.execute(UPSERT_DAG_CACHE, params)
+            conn.execute(UPSERT_DAG_CACHE, mask_params(params))
 
     def replace_task_dependencies(
         self, run_id: str, edges: Iterable[tuple[str, str] | TaskDependency]

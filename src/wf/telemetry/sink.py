@@ -12,19 +12,20 @@ import os
 import random
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import (
     BatchSpanProcessor,
     ConsoleSpanExporter,
     SimpleSpanProcessor,
     SpanExporter,
+    SpanExportResult,
 )
 from opentelemetry.sdk.trace.id_generator import IdGenerator, RandomIdGenerator
 from opentelemetry.trace import Span, Status, StatusCode
@@ -38,7 +39,8 @@ __all__ = ["TraceSink", "use_exporter"]
 
 log = logging.getLogger("wf.telemetry")
 
-FLUSH_TIMEOUT_MS = 5000  # a run's end never waits longer than this for the exporter
+FLUSH_TIMEOUT_MS = 3000  # a run's end never waits longer than this for the exporter
+_TIMEOUT_VARIABLES = ("OTEL_EXPORTER_OTLP_TIMEOUT", "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT")
 
 
 class _ChosenIds(IdGenerator):
@@ -85,7 +87,12 @@ def _exporter_processors(environ: Mapping[str, str]) -> list[SpanProcessor]:
         if name == "otlp":
             from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-            processors.append(BatchSpanProcessor(OTLPSpanExporter()))
+            # The exporter's own timeout (10 s, retries included) unless the user chose one:
+            # the end of a run waits for it.
+            chosen = any(k in environ for k in _TIMEOUT_VARIABLES)
+            timeout = None if chosen else FLUSH_TIMEOUT_MS / 1000
+            exporter = _Watched(OTLPSpanExporter(timeout=timeout))
+            processors.append(BatchSpanProcessor(exporter))
         elif name == "console":
             processors.append(SimpleSpanProcessor(ConsoleSpanExporter(out=sys.stderr)))
         else:
@@ -93,11 +100,37 @@ def _exporter_processors(environ: Mapping[str, str]) -> list[SpanProcessor]:
     return processors
 
 
+class _Watched(SpanExporter):
+    """An exporter that remembers a failed export, for one warning per run."""
+
+    failed = threading.Event()
+
+    def __init__(self, inner: SpanExporter) -> None:
+        self._inner = inner
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        result = self._inner.export(spans)
+        if result is not SpanExportResult.SUCCESS:
+            _Watched.failed.set()
+        return result
+
+    def shutdown(self) -> None:
+        self._inner.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return self._inner.force_flush(timeout_millis)
+
+
 def _make_provider(processors: list[SpanProcessor]) -> _Provider:
+    quiet = logging.getLogger("opentelemetry")
+    if quiet.level == logging.NOTSET and not quiet.handlers:
+        # The exporter logs every failed retry; wf reports an export that failed once, below.
+        quiet.setLevel(logging.CRITICAL)
     ids = _ChosenIds()
     name = os.environ.get("OTEL_SERVICE_NAME", "").strip() or "wf"
     resource = Resource.create({"service.name": name, "service.version": __version__})
-    provider = TracerProvider(resource=resource, id_generator=ids)
+    # Flushed at the end of each run; nothing waits for the exporter at interpreter exit.
+    provider = TracerProvider(resource=resource, id_generator=ids, shutdown_on_exit=False)
     for processor in processors:
         provider.add_span_processor(processor)
     return _Provider(provider, ids)
@@ -164,6 +197,7 @@ class TraceSink:
 
     def _ensure_run(self, event: ProgressEvent) -> Span:
         if self._run is None:
+            _Watched.failed.clear()
             # Each invocation (run or resume) has its own run span in the run's trace.
             self._run = self._start(
                 "run",
@@ -284,7 +318,8 @@ class TraceSink:
             run.set_status(Status(StatusCode.ERROR, event.error or status))
         run.end(end_time=_nanos(event.at))
         self._run = None
-        if not self._provider.force_flush(FLUSH_TIMEOUT_MS):
+        flushed = self._provider.force_flush(FLUSH_TIMEOUT_MS)
+        if not flushed or _Watched.failed.is_set():
             log.warning("could not export the run's trace within %d ms", FLUSH_TIMEOUT_MS)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import AsyncIterator, Callable, Iterable
 from importlib import resources
 from pathlib import Path
@@ -25,15 +24,15 @@ from wf.config import Config
 from wf.dag import load_dag
 from wf.dag.render.html import graph_script, graph_stylesheet, render_html
 from wf.errors import UsageError, WfError
-from wf.health import check_health
-from wf.history import list_history
+from wf.health import HealthReport, check_health
+from wf.history import RunListing, list_history
 from wf.inspection import inspect_run
 from wf.rundiff import diff_runs
-from wf.storage import AmbiguousRunIdError, RunNotFoundError, Store, StoreError
+from wf.storage import AmbiguousRunIdError, RunNotFoundError, RunSummary, Store, StoreError
 from wf.web.db import Database, NoDatabase
 from wf.web.events import RunWatcher
 from wf.web.guard import Guard
-from wf.web.logfiles import LogNotFound, confined_log_path, node_attempts, read_chunk
+from wf.web.logfiles import LogNotFound, confined_log_path, log_range, node_attempts
 from wf.web.markup import error_page, run_href, url
 from wf.web.pages.diff import diff_page
 from wf.web.pages.health import health_page
@@ -80,6 +79,14 @@ class WebUI:
         self.assets = _assets()
 
     # -- helpers ---------------------------------------------------------------------------
+
+    def database_problem(self) -> str | None:
+        """Why the database cannot be read now (None when it can, or does not exist yet)."""
+        try:
+            self.db.optional()
+        except StoreError as exc:
+            return str(exc)
+        return None
 
     def _store(self) -> Store:
         return self.db.store()
@@ -183,7 +190,7 @@ class WebUI:
     def health(self, request: Request) -> Response:
         return HTMLResponse(health_page(self._health()))
 
-    def _health(self) -> Any:
+    def _health(self) -> HealthReport:
         store = self.db.optional()
         return check_health(self.config, store, read_only=True)
 
@@ -193,9 +200,6 @@ class WebUI:
         filters, page = history_query(request.query_params)
         store = self.db.optional()
         if store is None:
-            from wf.history import RunListing
-            from wf.storage import RunSummary
-
             return JSONResponse(RunListing(RunSummary()).to_dict())
         return JSONResponse(list_history(store, filters, page).to_dict())
 
@@ -216,16 +220,19 @@ class WebUI:
         path = confined_log_path(Path(self.config.logs_dir), selected)
         offset = _int_param(q, "offset", allow_negative=True)
         length = _int_param(q, "length")
-        chunk = read_chunk(path, offset, length)
+        part = log_range(path, offset, length)
         headers = {
-            "X-Wf-Log-Size": str(chunk.size),
-            "X-Wf-Log-Start": str(chunk.start),
+            "Content-Length": str(part.count),
+            "X-Wf-Log-Size": str(part.size),
+            "X-Wf-Log-Start": str(part.start),
             "X-Wf-Attempt": str(selected.attempt),
             "X-Wf-Attempt-State": str(selected.state),
             "X-Wf-Run-Status": str(run.status),
             "Cache-Control": "no-store",
         }
-        return Response(chunk.data, media_type="text/plain; charset=utf-8", headers=headers)
+        return StreamingResponse(
+            part.blocks(), media_type="text/plain; charset=utf-8", headers=headers
+        )
 
     def api_health(self, request: Request) -> Response:
         return JSONResponse(self._health().to_dict())
@@ -314,8 +321,3 @@ def create_app(
     )
     app.state.ui = ui
     return app
-
-
-def dumps(data: object) -> str:
-    """Compact JSON as the API writes it."""
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))

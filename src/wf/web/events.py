@@ -14,7 +14,15 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from wf.history import run_json
-from wf.storage import ACTIVE_RUN_STATUSES, RunStatus, Store, format_time, parse_time
+from wf.inspection import node_states
+from wf.storage import (
+    ACTIVE_RUN_STATUSES,
+    RunStatus,
+    Store,
+    StoreError,
+    format_time,
+    parse_time,
+)
 from wf.web.db import Database
 
 #: Seconds between two polls of the database (a change is reported within about this long).
@@ -59,6 +67,8 @@ class RunWatcher:
         self._seen: dict[str, str] = {}
         self._active: dict[str, tuple[int, str] | None] = {}
         self._started_empty = False
+        #: Why the last poll could not read the database, if it could not.
+        self.error: str | None = None
 
     @property
     def subscribers(self) -> int:
@@ -106,7 +116,20 @@ class RunWatcher:
     # -- one poll (runs in a worker thread) ------------------------------------------------
 
     def poll(self) -> list[Event]:
-        """Check the database once; the events of what changed since the last check."""
+        """Check the database once; the events of what changed since the last check.
+
+        A database that cannot be read (not migrated yet, being replaced) yields no events
+        and is tried again at the next poll.
+        """
+        try:
+            return self._poll()
+        except StoreError as exc:
+            self.error = str(exc)
+            self._version = None
+            return []
+
+    def _poll(self) -> list[Event]:
+        self.error = None
         store = self.db.optional()
         self.polls += 1
         if store is None:
@@ -126,9 +149,15 @@ class RunWatcher:
         return self._changes(store)
 
     def _baseline(self, store: Store) -> list[Event]:
-        self.queries += 2
+        self.queries += 3
         self._watermark = store.latest_run_update() or ""
-        self._seen = {}
+        # Rows inside the margin are looked at again by the next poll: remember them as seen,
+        # or every run of the last seconds would be reported as changed.
+        self._seen = {
+            run.id: format_time(run.updated_at)
+            for run in store.runs_updated_since(self._since())
+            if run.updated_at is not None
+        }
         self._active = dict.fromkeys(self._active_runs(store))
         self._active.update(store.task_activity(list(self._active)))
         return []
@@ -162,10 +191,8 @@ class RunWatcher:
             for run_id in list(self._active):
                 mark = activity.get(run_id)
                 if mark is not None and mark != self._active[run_id]:
-                    self.queries += 1
-                    states = {
-                        te.task_id: str(te.state) for te in store.latest_task_executions(run_id)
-                    }
+                    self.queries += 2
+                    states = node_states(store, run_id)
                     events.append(Event("tasks", {"run_id": run_id, "states": states}))
                 self._active[run_id] = mark
         finished = {

@@ -7,6 +7,7 @@ and its ``log_path`` must resolve inside the run's own log directory, or the log
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,3 +90,48 @@ def read_chunk(path: Path | None, offset: int | None, length: int | None) -> Log
     except FileNotFoundError:
         return LogChunk(b"", 0, 0)
     return LogChunk(data, start, max(size, start + len(data)))
+
+
+@dataclass(frozen=True)
+class LogRange:
+    """Which bytes of a log a request gets: ``count`` bytes from ``start`` of ``size``."""
+
+    path: Path | None
+    start: int
+    count: int
+    size: int
+
+    def blocks(self, block: int = CHUNK_BYTES) -> Iterator[bytes]:
+        """The bytes, a block at a time (a big log is never held in memory whole)."""
+        if self.path is None or self.count <= 0:
+            return
+        try:
+            fh = open(self.path, "rb")  # noqa: SIM115 - closed by the generator's finally
+        except FileNotFoundError:
+            return
+        try:
+            fh.seek(self.start)
+            left = self.count
+            while left > 0:
+                data = fh.read(min(block, left))
+                if not data:
+                    return
+                left -= len(data)
+                yield data
+        finally:
+            fh.close()
+
+
+def log_range(path: Path | None, offset: int | None, length: int | None) -> LogRange:
+    """The range of PATH that OFFSET (negative: from the end; None: 0) and LENGTH (None: to the
+    end as it is now) select; a missing file is empty."""
+    try:
+        size = 0 if path is None else os.stat(path).st_size
+    except FileNotFoundError:
+        size = 0
+    start = 0 if offset is None else offset
+    if start < 0:
+        start = max(0, size + start)
+    start = min(start, size)
+    count = size - start if length is None else min(max(0, length), size - start)
+    return LogRange(path if size else None, start, count, size)

@@ -117,11 +117,22 @@ def task_badge(state: str) -> str:
 
 
 def table(
-    headers: Sequence[str], rows: Iterable[Sequence[str]], *, cls: str = "", body_id: str = ""
+    headers: Sequence[str],
+    rows: Iterable[Sequence[str]],
+    *,
+    cls: str = "",
+    body_id: str = "",
+    keys: Sequence[str] | None = None,
 ) -> str:
-    """A table; HEADERS are escaped here, cells must already be markup."""
+    """A table; HEADERS are escaped here, cells must already be markup. KEYS become the rows'
+    ``data-key`` attributes (how the script finds a row to update)."""
     head = "".join(f"<th>{esc(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    rows = list(rows)
+    marks = [f' data-key="{esc(k)}"' for k in keys] if keys else [""] * len(rows)
+    body = "".join(
+        f"<tr{mark}>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>"
+        for mark, row in zip(marks, rows, strict=True)
+    )
     tbody = f'<tbody id="{esc(body_id)}">' if body_id else "<tbody>"
     return (
         f'<div class="scroll"><table class="{esc(cls)}"><thead><tr>{head}</tr></thead>'

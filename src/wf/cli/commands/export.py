@@ -55,7 +55,8 @@ def command(run_id: str, fmt: str | None, output: str | None) -> int:
     if fmt == "tar":
         assert output is not None
         rows = store.list_task_executions(run_id=run_id)
-        result = write_tar(payload, rows, Path(output))
+        run_log_dir = Path(app_context().config.logs_dir) / run_id
+        result = write_tar(payload, rows, Path(output), run_log_dir)
         click.echo(
             f"exported run {run_id} {arrow} {result.path} "
             f"({plural(result.tasks, 'task execution')}, {plural(result.logs, 'log file')})",

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
-
 import click
 
 from wf.cli.context import app_context
 from wf.cli.fmt import Style
-from wf.files import write_private_file
+from wf.files import make_private_dirs, write_private_file, write_shared_file
 
 HELLO_TOML = """\
 # A two-task example: the second task uses the output the first one registers.
@@ -46,14 +44,14 @@ def command(example: bool) -> int:
     # with the umask's default mode as a side effect of creating the workflows directory.
     with Store(config.database_path):
         pass
-    os.makedirs(config.workflows_dir, mode=0o755, exist_ok=True)
-    os.makedirs(config.logs_dir, mode=0o700, exist_ok=True)
+    make_private_dirs(config.workflows_dir, 0o755)  # exact modes, whatever the umask
+    make_private_dirs(config.logs_dir)
     if not config.config_path.exists():
         write_private_file(config.config_path, default_config_text())
     if example:
         hello = config.workflows_dir / "hello.toml"
         if not hello.exists():
-            hello.write_text(HELLO_TOML, encoding="utf-8")
+            write_shared_file(hello, HELLO_TOML)
     style = Style()
     click.echo(style.paint(f"{style.sym('ok')} Project initialised successfully", "green"))
     click.echo(f"Config:    {config.config_path}")

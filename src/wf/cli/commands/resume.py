@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from wf.cli.commands.run import mode_options, run_options
+from wf.cli.commands.run import cli_secrets, mode_options, run_options
 from wf.cli.context import app_context
 from wf.cli.fmt import Style, short_id
 from wf.cli.session import (
@@ -22,6 +22,7 @@ from wf.cli.session import (
     signal_cancel,
 )
 from wf.errors import ResumeError
+from wf.secrets import parse_secret_args
 from wf.storage import RESUMABLE_RUN_STATUSES
 
 
@@ -74,6 +75,8 @@ def command(
     executor: str | None,
     scheduler: str | None,
     variables: tuple[str, ...],
+    secret_args: tuple[str, ...],
+    env_file: str | None,
     timeout: str | None,
     print_output: bool,
     clean_env: bool,
@@ -133,6 +136,7 @@ def command(
     cache = CacheOptions(
         force=force, force_tasks=frozenset(expand_names(dag, list(force_tasks), "force-task"))
     )
+    secrets = cli_secrets(dag, parse_secret_args(secret_args), env_file)
     debug_plan(app, dag, mode, workers, schedule)
     engine = make_executor(
         app,
@@ -165,6 +169,7 @@ def command(
                 from_task=from_task,
                 only=list(only) or None,
                 rerun=list(rerun) or None,
+                secrets=secrets,
             )
     finally:
         if progress is not None:

@@ -24,6 +24,7 @@ from wf.cli.session import (
 from wf.dag import DAG, load_dag
 from wf.dag.unset import unset_variable_warnings
 from wf.executor.cache import CacheOptions, Explanation, explain_plan
+from wf.secrets import Secrets, parse_secret_args
 
 
 def mode_options(func: Any, *, resume: bool = False) -> Any:
@@ -92,6 +93,18 @@ def run_options(func: Any, *, resume: bool = False) -> Any:
             help="Set a variable (repeatable).",
         ),
         click.option(
+            "--secret",
+            "secret_args",
+            multiple=True,
+            metavar="KEY=VALUE",
+            help="Set a secret variable: masked as *** wherever wf writes (repeatable).",
+        ),
+        click.option(
+            "--env-file",
+            metavar="FILE",
+            help="Read the workflow's declared secrets from FILE (KEY=VALUE lines, mode 0600).",
+        ),
+        click.option(
             "--timeout",
             metavar="DURATION",
             help=f"Cancel the {'resume' if resume else 'run'} after DURATION (e.g. 90s, 1h30m).",
@@ -116,6 +129,20 @@ def run_options(func: Any, *, resume: bool = False) -> Any:
     for option in reversed(options):
         func = option(func)
     return func
+
+
+def cli_secrets(dag: DAG, secret_vars: dict[str, str], env_file: str | None) -> Secrets:
+    """The run's secrets: the declared ones from --env-file or the environment, and --secret."""
+    import os
+
+    from wf.secrets import read_env_file, resolve_secrets
+
+    return resolve_secrets(
+        dag.secrets,
+        environ=os.environ,
+        env_file=read_env_file(env_file) if env_file else None,
+        variables=secret_vars,
+    )
 
 
 def plan_text(dag: DAG, mode: str, workers: int) -> str:
@@ -222,6 +249,8 @@ def command(
     executor: str | None,
     scheduler: str | None,
     variables: tuple[str, ...],
+    secret_args: tuple[str, ...],
+    env_file: str | None,
     timeout: str | None,
     print_output: bool,
     clean_env: bool,
@@ -256,9 +285,10 @@ def command(
     runtime_vars = parse_vars(variables)
     deadline = parse_timeout(timeout)
     dag = load_dag(workflow, workflows_dir=app.config.workflows_dir, pools=app.config.pools)
-    for warning in dag.warnings + unset_variable_warnings(dag, runtime_vars):
+    secret_vars = parse_secret_args(secret_args)
+    for warning in dag.warnings + unset_variable_warnings(dag, {**runtime_vars, **secret_vars}):
         app.diag("warn", warning)
-    from wf.resume import expand_names
+    from wf.executor.resume import expand_names
 
     cache = CacheOptions(
         force=force,
@@ -282,6 +312,7 @@ def command(
                 click.echo(explain_text(explained))
         click.echo("No tasks were executed.", err=as_json)
         return 0
+    secrets = cli_secrets(dag, secret_vars, env_file)  # a missing one: exit 2, no run row
     store = app.store()
     debug_plan(app, dag, mode, workers, schedule)
     engine = make_executor(
@@ -307,6 +338,7 @@ def command(
                 runtime_vars=runtime_vars,
                 cancel=cancel,
                 timeout=deadline,
+                secrets=secrets,
             )
     finally:
         if progress is not None:

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from wf.dag.schema import workflow_schema_json
+from wf.files import write_shared_file
 
 
 @click.command("schema")
@@ -30,7 +31,7 @@ def command(output: Path | None) -> int:
         click.echo(text, nl=False)
         return 0
     try:
-        output.write_text(text, encoding="utf-8")
+        write_shared_file(output, text)
     except OSError as exc:
         raise click.ClickException(f"cannot write {output}: {exc.strerror or exc}") from exc
     click.echo(f"wrote {output}", err=True)

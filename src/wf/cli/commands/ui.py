@@ -44,6 +44,11 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _allowed_hosts(host: str) -> set[str] | None:
+    """The Host names requests may carry: the loopback names, or any when serving others."""
+    return None if not is_loopback(host) else {"127.0.0.1", "localhost", "::1", host}
+
+
 @click.command("ui")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option(
@@ -77,12 +82,15 @@ def command(host: str, port: int, open_browser: bool) -> int:
             "can reach this address can read every run and log",
             err=True,
         )
+    app = create_app(config, allowed_hosts=_allowed_hosts(host))
+    problem = app.state.ui.database_problem()
+    if problem:
+        click.echo(f"warning: {problem}", err=True)
     try:  # Ctrl+C at any moment from here on is the normal way to stop: exit 0
         click.echo(f"wf ui: serving {address} (Ctrl+C to stop)")
-        allowed = None if not is_loopback(host) else {"127.0.0.1", "localhost", "::1", host}
         server = uvicorn.Server(
             uvicorn.Config(
-                create_app(config, allowed_hosts=allowed),
+                app,
                 log_level="warning",
                 access_log=False,
                 timeout_graceful_shutdown=1,

@@ -76,7 +76,7 @@ def runs_table(listing: RunListing, filters: RunFilters, pg: RunPage, keep: dict
     ]
     headers = ["Run ID", "Workflow", "Status", "Started at", "Duration", "Tasks"]
     headers += ["Success", "Failed", "Skipped", "Cached"]
-    out = table(headers, rows, cls="runs")
+    out = table(headers, rows, cls="runs", keys=[r.id for r in listing.runs])
     total = listing.summary.total_runs
     first, last = pg.offset + 1, pg.offset + len(listing.runs)
     links = []

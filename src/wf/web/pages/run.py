@@ -58,11 +58,10 @@ def failure_block(run: Run, summary: FailureSummary) -> str:
         label = summary.root_cause
         if summary.root_name and summary.root_name != summary.root_cause:
             label += f" ({summary.root_name})"
-        code = "-" if summary.exit_code is None else str(summary.exit_code)
+        attempts = f"{summary.attempts} attempt" + ("" if summary.attempts == 1 else "s")
         parts.append(
             f'<h2>Root cause: <a href="{esc(log_href(run.id, summary.root_cause))}">'
-            f"{esc(label)}</a> — exit code {esc(code)} after {esc(summary.attempts)} "
-            "attempt(s)</h2>"
+            f"{esc(label)}</a> — {esc(summary.kind)} ({esc(attempts)})</h2>"
         )
     else:
         parts.append(f"<h2>Run {esc(str(run.status))}</h2>")
@@ -211,7 +210,10 @@ def run_sections(store: Store, run_id: str) -> dict[str, Any]:
         f'<div class="title"><h1>{esc(run.workflow_name)}</h1>{run_badge(str(run.status))}'
         f'<span class="mono muted" title="{esc(run.id)}">{esc(run.id)}</span></div>'
     )
-    summary = failure_summary(run, dag, inspection.tasks) if dag is not None else None
+    cached = cached_nodes(inspection.latest, inspection.cached)
+    summary = (
+        failure_summary(run, dag, inspection.tasks, cached=cached) if dag is not None else None
+    )
     if summary is None and run.status.value in ("failed", "cancelled"):
         summary = FailureSummary(error=run.error, resumable=True)
     if summary is not None:

@@ -24,11 +24,21 @@
     if (n && n.state) { states[keyOf(el)] = n.state.split(" ").pop(); }
   });
 
+  /* The legend's per-state counts were true when the page was drawn; once states change
+     live they would not be, so they are dropped (the colours stay explained by the nodes). */
+  function dropStateCounts() {
+    document.querySelectorAll(".legend i.sw").forEach(function (swatch) {
+      if (/(^|\s)st-/.test(swatch.className)) { swatch.parentNode.remove(); }
+    });
+  }
+
   function setStates(next) {
+    var changed = false;
     svg.querySelectorAll(".node").forEach(function (el) {
       var key = keyOf(el), state = next[key], n = nodeOf(el);
       if (!state || states[key] === state) { return; }
       states[key] = state;
+      changed = true;
       Array.prototype.slice.call(el.classList).forEach(function (c) {
         if (c.indexOf("st-") === 0) { el.classList.remove(c); }
       });
@@ -39,6 +49,7 @@
       var sub = el.querySelector(".sub");
       if (sub) { sub.textContent = label; }
     });
+    if (changed) { dropStateCounts(); }
   }
   window.wfSetStates = setStates;
 

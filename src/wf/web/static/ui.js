@@ -16,18 +16,64 @@
     window.addEventListener("pagehide", function () { source.close(); });
   }
 
-  /* One refresh at a time; events that arrive meanwhile cause one more afterwards. */
-  function refresher(load) {
-    var busy = false, again = false;
+  /* One refresh at a time, at most one per MIN_GAP ms: events that arrive meanwhile cause one
+     more afterwards. The pages' own reads of the database stay bounded however busy a run is. */
+  function refresher(load, minGap) {
+    var busy = false, again = false, last = 0;
     function run() {
       if (busy) { again = true; return; }
+      var wait = last + minGap - Date.now();
+      if (wait > 0) {
+        busy = true;
+        window.setTimeout(function () { busy = false; run(); }, wait);
+        return;
+      }
       busy = true;
+      last = Date.now();
       load().catch(function () { return null; }).then(function () {
         busy = false;
-        if (again) { again = false; window.setTimeout(run, 150); }
+        if (again) { again = false; run(); }
       });
     }
     return run;
+  }
+
+  var RUN_LABELS = { success: ["\u2713", "SUCCESS"], failed: ["\u2717", "FAILED"],
+    running: ["\u27f3", "RUNNING"], pending: ["\u2299", "PENDING"],
+    cancelled: ["\u2297", "CANCELLED"], resuming: ["\u21bb", "RESUMING"],
+    interrupted: ["\u26a0", "INTERRUPTED"] };
+
+  function duration(ms) {
+    if (ms === null || ms === undefined) { return "-"; }
+    var s = ms / 1000;
+    if (s < 60) { return s.toFixed(1) + "s"; }
+    var whole = Math.floor(s), h = Math.floor(whole / 3600), m = Math.floor((whole % 3600) / 60);
+    return h ? h + "h " + m + "m " + (whole % 60) + "s" : m + "m " + (whole % 60) + "s";
+  }
+
+  function badge(status) {
+    var el = document.createElement("span");
+    var label = RUN_LABELS[status] || ["?", String(status).toUpperCase()];
+    el.className = "badge s-" + status;
+    el.textContent = label[0] + " " + label[1];
+    return el;
+  }
+
+  /* A run event updates that run's row in place, from the event's own data. */
+  function updateRow(box, run) {
+    var row = null;
+    box.querySelectorAll("tr[data-key]").forEach(function (tr) {
+      if (tr.dataset.key === run.id) { row = tr; }
+    });
+    if (!row) { return false; }
+    var cells = row.children;
+    cells[2].replaceChildren(badge(run.status));
+    cells[4].textContent = duration(run.duration_ms);
+    cells[5].textContent = String(run.total_tasks);
+    cells[6].textContent = String(run.tasks_success);
+    cells[7].textContent = String(run.tasks_failed);
+    cells[8].textContent = String(run.tasks_skipped);
+    return true;
   }
 
   function history() {
@@ -36,8 +82,13 @@
       return fetch(box.dataset.src, { headers: { Accept: "text/html" } })
         .then(function (r) { return r.ok ? r.text() : null; })
         .then(function (html) { if (html !== null) { box.innerHTML = html; } });
+    }, 2000);
+    listen({
+      run: function (run) {
+        updateRow(box, run);
+        refresh(); /* new runs and the summary: a throttled reload of the table */
+      }
     });
-    listen({ run: refresh });
   }
 
   function graphStates(states) {
@@ -64,7 +115,7 @@
           graphStates(doc.states);
           body.dataset.terminal = doc.terminal ? "1" : "0";
         });
-    });
+    }, 1000);
     var frame = document.getElementById("graph-frame");
     if (frame) { frame.addEventListener("load", function () { refresh(); }); }
     listen({
@@ -94,32 +145,55 @@
     }
     if (earlier) {
       earlier.addEventListener("click", function () {
+        if (earlier.disabled) { return; }
+        earlier.disabled = true;
         var from = Math.max(0, start - chunk);
         part(from, start - from).then(function (res) {
+          earlier.disabled = false;
           var text = new TextDecoder("utf-8").decode(res.buf);
           pre.insertBefore(document.createTextNode(text), pre.firstChild);
           start = from;
           if (start === 0) { earlier.remove(); } else {
             earlier.textContent = "Load earlier output (" + start + " bytes not shown)";
           }
-        });
+        }).catch(function () { earlier.disabled = false; });
       });
     }
     if (body.dataset.follow !== "1") { return; }
+    /* Follow: read at most one chunk per request; far behind, jump to the tail; keep at most
+       LIMIT characters in the page (the oldest are dropped, and can be read again). */
+    var LIMIT = 1024 * 1024;
     var decoder = new TextDecoder("utf-8");
+    function append(text) {
+      var atBottom = pre.scrollHeight - pre.scrollTop - pre.clientHeight < 40;
+      pre.appendChild(document.createTextNode(text));
+      var excess = pre.textContent.length - LIMIT;
+      if (excess > 0) {
+        pre.textContent = pre.textContent.slice(excess);
+        status.textContent = "Following live output (older output dropped from this view)…";
+      }
+      if (atBottom) { pre.scrollTop = pre.scrollHeight; }
+    }
     function tick() {
-      part(end, null).then(function (res) {
-        var atBottom = pre.scrollHeight - pre.scrollTop - pre.clientHeight < 40;
-        if (res.buf.byteLength) {
-          pre.appendChild(document.createTextNode(decoder.decode(res.buf, { stream: true })));
-          end += res.buf.byteLength;
-          if (atBottom) { pre.scrollTop = pre.scrollHeight; }
+      part(end, chunk).then(function (res) {
+        var size = Number(res.headers.get("X-Wf-Log-Size"));
+        var got = res.buf.byteLength;
+        if (got) {
+          append(decoder.decode(res.buf, { stream: true }));
+          end += got;
+        }
+        if (size - end > 4 * chunk) {
+          append("\n\u2026 " + (size - chunk - end) + " bytes skipped \u2026\n");
+          decoder = new TextDecoder("utf-8");
+          end = size - chunk;
         }
         var state = res.headers.get("X-Wf-Attempt-State");
-        if (state === "running" || res.buf.byteLength) {
+        if (end < size) {
+          window.setTimeout(tick, 50);
+        } else if (state === "running") {
           window.setTimeout(tick, 1000);
         } else {
-          pre.appendChild(document.createTextNode(decoder.decode()));
+          append(decoder.decode());
           status.textContent = "The attempt ended (" + state + ").";
         }
       }).catch(function () {
