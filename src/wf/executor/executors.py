@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 from wf.contextmap import ContextMap
 from wf.dag.model import DAG
-from wf.executor.cache import CacheOptions
+from wf.executor.cache import CacheOptions, log_dir_nodes
 from wf.executor.engine import (
     ExternalCancel,
     decide_outcome,
@@ -178,7 +178,7 @@ class _EngineExecutor:
         # The opening records (run_started or run_resumed, the first checkpoint) go on record
         # before any task starts: a run killed in its first milliseconds still has them.
         rs.writer.flush()
-        reap = prepare_log_dirs(rs.run_log_dir, nodes)
+        reap = prepare_log_dirs(rs.run_log_dir, log_dir_nodes(rs, nodes))
         try:
             external = ExternalCancel(rs.run_cancel, cancel, timeout)
             schedule(rs, policy, self.workers_for(session), external, session)
