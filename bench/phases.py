@@ -53,14 +53,14 @@ def main() -> None:
     shape = make[args.shape](args.tasks) if args.tasks else make[args.shape]()
 
     import wf.cli.commands.run  # noqa: F401  (imports stay out of the timed run)
-    import wf.executor.lifecycle as lifecycle
+    import wf.executor.attempts as attempts
     import wf.executor.procgroup as procgroup
     import wf.executor.reactor as reactor
     import wf.executor.writer as writer
     from wf.cli import main as wf_main
 
     _timed(procgroup.os, "posix_spawn", "spawn (posix_spawn)")
-    _timed(lifecycle, "_attempt_dir", "log directory (mkdir)")
+    _timed(attempts, "attempt_dir", "log directory (mkdir)")
     _timed(reactor, "create_private_file", "WF_OUTPUT file (create)")
     _timed(reactor, "LogSink", "log file (open)")
     _timed(reactor.Reactor, "wait", "reactor wait (poll, reap, read)")

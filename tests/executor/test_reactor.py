@@ -225,10 +225,13 @@ class _RecordingGuard:
     def forget(self, markers: object) -> None:
         pass
 
-    def add(self, pgid: int, markers: object = None) -> None:
+    def add(self, pgid: int, markers: object = None, *, expected: bool = False) -> None:
         self.calls.append(("add", pgid, True, True))
 
-    def remove(self, pgid: int) -> None:
+    def flush_removals(self) -> None:
+        pass
+
+    def remove(self, pgid: int, *, defer: bool = False) -> None:
         try:
             os.waitid(os.P_PID, pgid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
             leader_unreaped = True

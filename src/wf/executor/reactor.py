@@ -127,6 +127,7 @@ class Reactor:
 
     def close(self) -> None:
         """Release the reactor's own file descriptors (attempts must be over)."""
+        WATCHDOG.flush_removals()
         with self._wake_lock:
             if self._closed:
                 return
@@ -183,7 +184,7 @@ class Reactor:
             os.close(out_w)
             os.close(err_w)
         attempt.proc = proc
-        WATCHDOG.add(proc.pid, markers)
+        WATCHDOG.add(proc.pid, markers, expected=True)
         attempt.guarded = True
         # The log is opened while the shell starts up; output waits in the pipes meanwhile.
         try:
@@ -221,6 +222,7 @@ class Reactor:
     # -- waiting ---------------------------------------------------------------------------
     def wait(self, timeout: float) -> list[Attempt]:
         """Wait up to TIMEOUT seconds for events; return the attempts that are now over."""
+        WATCHDOG.flush_removals()  # the groups that ended during the last turn leave the guard
         now = time.monotonic()
         if self._polling_exits:
             timeout = min(timeout, _NO_PIDFD_POLL)
@@ -312,14 +314,16 @@ class Reactor:
         proc = attempt.proc
         assert proc is not None
         if attempt.guarded and not group_alive(proc.pid):
-            WATCHDOG.remove(proc.pid)
+            WATCHDOG.remove(proc.pid, defer=True)
             attempt.guarded = False
 
     @staticmethod
-    def _unguard(attempt: Attempt) -> None:
+    def _unguard(attempt: Attempt, *, defer: bool = False) -> None:
+        """Take ATTEMPT's group off the orphan guard: at once while its leader may be unreaped
+        (a kill's ``on_gone``), else with the next write (``Watchdog.remove``)."""
         if attempt.guarded:
             assert attempt.proc is not None
-            WATCHDOG.remove(attempt.proc.pid)
+            WATCHDOG.remove(attempt.proc.pid, defer=defer)
             attempt.guarded = False
 
     def _close_pidfd(self, attempt: Attempt) -> None:
@@ -412,7 +416,7 @@ class Reactor:
         proc, sink, spec = attempt.proc, attempt.sink, attempt.spec
         assert proc is not None
         assert sink is not None
-        self._unguard(attempt)
+        self._unguard(attempt, defer=True)  # its shell is reaped
         tail = sink.close()
         if sink.write_error is not None:
             log.warning(
