@@ -24,22 +24,29 @@ def gate(tmp_path):
 
 
 def chain(gate) -> str:
-    # d is independent of b, but b fails only once d is done (it waits for d's marker): in the
-    # concurrent modes, a failure of b while d still ran would cancel d (fail fast).
+    # d is independent of b, but b fails only once d's shell has exited (it waits for d's
+    # marker, then for d's process to be a zombie or gone): in the concurrent modes, a failure
+    # of b while d still ran would cancel d (fail fast); a task that ended first keeps its
+    # success.
     done = gate.parent / "d.done"
+    wait_d = (
+        'until [ -s "$DONE" ]; do sleep 0.01; done; pid=$(cat "$DONE"); '
+        'while [ -e /proc/$pid ] && ! grep -q "^State:[[:space:]]*Z" /proc/$pid/status; '
+        "do sleep 0.01; done"
+    )
     return f"""
         [tasks.a]
         cmd = "echo va"
         register = "x"
         [tasks.b]
-        cmd = 'echo "b saw {{{{.x}}}}"; until [ -e "$DONE" ]; do sleep 0.01; done; test -f "{gate}"'
+        cmd = '''echo "b saw {{{{.x}}}}"; {wait_d}; test -f "{gate}"'''
         env = {{ DONE = "{done}" }}
         depends_on = ["a"]
         [tasks.c]
         cmd = "echo c"
         depends_on = ["b"]
         [tasks.d]
-        cmd = 'echo d; touch "{done}"'
+        cmd = 'echo d; echo $$ > "{done}.tmp"; mv "{done}.tmp" "{done}"'
     """
 
 

@@ -312,3 +312,37 @@ def test_an_attempt_log_starts_empty_even_if_a_file_is_there(tmp_path: Path) -> 
     result = run_attempt(_spec(tmp_path, "again", "echo fresh"))
     assert result.ok
     assert stale.read_text() == "fresh\n"
+
+
+def _is_zombie_or_gone(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return True
+    return any(line.split()[1:2] == ["Z"] for line in status.splitlines() if line[:6] == "State:")
+
+
+def test_an_attempt_that_ended_before_its_cancellation_keeps_its_own_outcome(
+    tmp_path: Path,
+) -> None:
+    """Fail-fast can cancel an attempt whose shell has exited but is not yet reaped (its exit
+    is still in the poll): that attempt succeeded, it was not cancelled."""
+    scope = CancelScope()
+    reactor = Reactor()
+    try:
+        attempt = reactor.start(
+            _spec(tmp_path, "z", "echo done"), AttemptCancel(scope, None), tag="z"
+        )
+        assert attempt.proc is not None
+        deadline = time.monotonic() + 20
+        while not _is_zombie_or_gone(attempt.proc.pid):  # exited; nothing has reaped it yet
+            assert time.monotonic() < deadline, "the shell never exited"
+            time.sleep(0.01)
+        scope.cancel("task x failed")
+        _run_all(reactor, [attempt])
+    finally:
+        reactor.close()
+    result = _result(attempt)
+    assert result.outcome is not Outcome.CANCELLED
+    assert result.ok
+    assert result.stdout_tail == b"done\n"

@@ -75,6 +75,7 @@ class DaskAttempt:
         self.on_start = on_start
         self.sink = sink
         self.future: Any = None
+        self.payload = b""  # the spec for the worker, until it is submitted
         self.result: AttemptResult | None = None
         self.host: str | None = None
         self.pid: int | None = None
@@ -94,6 +95,7 @@ class DaskSession:
         self._topic = f"wf-attempts-{uuid.uuid4().hex}"
         self._events: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
         self._active: dict[str, DaskAttempt] = {}
+        self._unsubmitted: list[DaskAttempt] = []  # started, to be submitted at the next wait
         self._over: set[str] = set()  # keys of attempts given up or finished
         self._next_sweep = 0.0
         self._lost_since: float | None = None
@@ -113,9 +115,7 @@ class DaskSession:
         on_start: OnStart | None = None,
         tag: object = None,
     ) -> DaskAttempt:
-        """Submit SPEC to the cluster; the log is opened here (``OSError`` propagates)."""
-        from wf.executor.daskworker import run_remote
-
+        """Queue SPEC for the cluster; the log is opened here (``OSError`` propagates)."""
         sink = LogSink(spec.log_path, spec.log_max_bytes, spec.secrets)
         key = f"wf-attempt-{uuid.uuid4().hex}"
         attempt = DaskAttempt(key, spec, cancel, tag, on_start, sink)
@@ -136,22 +136,50 @@ class DaskSession:
                 "log_max_bytes": spec.log_max_bytes,
             }
         ).encode()
+        # Submitted with the others started in the same turn of the engine (``_submit``): one
+        # message and one graph update at the scheduler for all of them.
+        attempt.payload = payload
+        self._unsubmitted.append(attempt)
+        self._active[key] = attempt
+        return attempt
+
+    def _submit(self, done: list[DaskAttempt]) -> None:
+        """Send the attempts started since the last turn to the cluster, together."""
+        from wf.executor.daskworker import run_remote
+
+        batch = [a for a in self._unsubmitted if a.result is None]
+        self._unsubmitted = []
+        if not batch:
+            return
+        keys = [a.key for a in batch]
         try:
-            attempt.future = self._client.submit(
-                run_remote, payload, self._topic, key, key=key, pure=False, retries=0
+            futures = self._client.map(
+                run_remote,
+                [a.payload for a in batch],
+                [self._topic] * len(batch),
+                keys,
+                key=keys,
+                pure=False,
+                retries=0,
             )
         except Exception as exc:  # the client is closing: the scheduler is gone
             self._lose_scheduler(f"{exc}")
-            self._finish(attempt, Outcome.START_FAILED, -1, f"failed to start command: {exc}")
-            return attempt
+            for attempt in batch:
+                self._finish(attempt, Outcome.START_FAILED, -1, f"failed to start command: {exc}")
+                done.append(attempt)
+            return
         events = self._events
-        attempt.future.add_done_callback(lambda _future: events.put(("future", key)))
-        self._active[key] = attempt
-        return attempt
+        for attempt, future in zip(batch, futures, strict=True):
+            attempt.future = future
+            attempt.payload = b""
+            key = attempt.key
+            future.add_done_callback(lambda _future, key=key: events.put(("future", key)))
 
     def wait(self, timeout: float) -> list[DaskAttempt]:
         """Handle what the cluster reported within TIMEOUT seconds; the attempts now over."""
         done: list[DaskAttempt] = []
+        if self._unsubmitted:
+            self._submit(done)
         deadline = time.monotonic() + max(0.0, timeout)
         if self._active:
             deadline = min(deadline, self._next_sweep)
@@ -315,7 +343,10 @@ class DaskSession:
         for attempt in list(self._active.values()):
             if attempt.host == address or attempt.key in processing:
                 attempt.host = attempt.host or address
+                # Dask would run it again on another worker: cancel it there, and make every
+                # worker refuse it (or stop it, had it started already).
                 self._cancel_future(attempt)
+                self._send_cancel(None, attempt.key, hard=True)
                 self._finish(attempt, Outcome.EXITED, -1, f"worker lost: {address}")
                 done.append(attempt)
 
