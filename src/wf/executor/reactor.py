@@ -28,7 +28,6 @@ from wf.executor.runner import (
     CancelSignal,
     LogSink,
     Outcome,
-    create_private_file,
 )
 from wf.executor.watchdog import WATCHDOG
 
@@ -154,12 +153,10 @@ class Reactor:
     ) -> Attempt:
         """Spawn SPEC's command. A command that cannot start gives an attempt already over.
 
-        ``OSError`` from the WF_OUTPUT file or the log file propagates (nothing keeps running).
+        ``OSError`` from the log file propagates (nothing keeps running). The WF_OUTPUT file
+        is not created: the task's ``>>`` creates it (docs/variables.md, "WF_OUTPUT").
         """
         attempt = Attempt(spec, cancel, tag)
-        if spec.output_path is not None:
-            # SPEC §2.5: the WF_OUTPUT file exists, empty and 0600, before the attempt starts.
-            create_private_file(spec.output_path, truncate=True)
         out_r, out_w = os.pipe2(os.O_CLOEXEC)
         err_r, err_w = os.pipe2(os.O_CLOEXEC)
         attempt.start = start = self._clock()
