@@ -5,8 +5,8 @@ Usage: python bench/phases.py [--shape wide|seq|chain|layered] [--tasks N]
 Runs ``wf run`` twice in this interpreter (imports excluded; the second run, with the history
 the first one left, is reported) with timers around the engine's
 system-level steps — spawning (``os.posix_spawn``, wall and CPU: the difference is the time the
-parent is suspended until the child has exec'd), creating the node's log directory, the
-WF_OUTPUT file and the log file, waiting in the reactor, committing the store — and reports
+parent is suspended until the child has exec'd), creating the node's log directory and the
+log file, reading the WF_OUTPUT file, waiting in the reactor, committing the store — and reports
 what is left as Python bookkeeping.
 """
 
@@ -53,15 +53,16 @@ def main() -> None:
     shape = make[args.shape](args.tasks) if args.tasks else make[args.shape]()
 
     import wf.cli.commands.run  # noqa: F401  (imports stay out of the timed run)
-    import wf.executor.lifecycle as lifecycle
+    import wf.executor.attempts as attempts
+    import wf.executor.local as local
     import wf.executor.procgroup as procgroup
     import wf.executor.reactor as reactor
     import wf.executor.writer as writer
     from wf.cli import main as wf_main
 
     _timed(procgroup.os, "posix_spawn", "spawn (posix_spawn)")
-    _timed(lifecycle, "_attempt_dir", "log directory (mkdir)")
-    _timed(reactor, "create_private_file", "WF_OUTPUT file (create)")
+    _timed(attempts, "attempt_dir", "log directory (mkdir)")
+    _timed(local, "read_output_file", "WF_OUTPUT file (read)")
     _timed(reactor, "LogSink", "log file (open)")
     _timed(reactor.Reactor, "wait", "reactor wait (poll, reap, read)")
     _timed(writer.StoreWriter, "flush", "store commits")

@@ -177,15 +177,24 @@ def test_wf_output_variables_reach_later_tasks(write_dag, engine, tmp_path):
     assert result.log("b") == b"[ 42] [second]\n"
 
 
-def test_wf_output_file_is_created_empty_per_attempt_with_mode_0600(write_dag, engine):
+def test_wf_output_names_a_file_the_task_creates_and_wf_makes_it_private(write_dag, engine):
+    # docs/variables.md: wf does not create the file; a missing file means no variables.
     dag = write_dag("""
         [tasks.a]
-        cmd = 'test -f "$WF_OUTPUT" && test ! -s "$WF_OUTPUT" && echo ok'
+        cmd = 'test ! -e "$WF_OUTPUT" && test -d "$(dirname "$WF_OUTPUT")" && echo ok'
+        [tasks.b]
+        cmd = 'umask 000; echo x=1 >> "$WF_OUTPUT"'
+        [tasks.c]
+        cmd = 'echo "{{.x}}"'
+        depends_on = ["b"]
     """)
     result = engine.run(dag)
+    assert result.run.status is RunStatus.SUCCESS
     assert result.log("a") == b"ok\n"
-    path = result.logs_dir / result.run.id / "a" / "attempt_1.output"
-    assert path.stat().st_mode & 0o777 == 0o600
+    assert result.log("c") == b"1\n"
+    run_dir = result.logs_dir / result.run.id
+    assert not (run_dir / "a" / "attempt_1.output").exists()
+    assert (run_dir / "b" / "attempt_1.output").stat().st_mode & 0o777 == 0o600
 
 
 def test_wf_output_and_register_are_both_set_register_last(write_dag, engine):

@@ -399,3 +399,24 @@ def test_resume_keeps_the_runs_clean_environment(write_dag, engine, gate, monkey
     resumed = engine.resume(first.run.id)
     assert resumed.run.clean_env is True
     assert resumed.log("a", 2) == b"outer=unset\n"
+
+
+def test_a_resumed_attempt_starts_without_the_files_left_under_its_number(write_dag, engine, gate):
+    # A run killed before an attempt was on record may have left a WF_OUTPUT file under the
+    # number the resumed attempt gets; wf does not create that file, so it removes it first.
+    dag = write_dag(f"""
+        [tasks.a]
+        cmd = 'test -e "{gate}"'
+        [tasks.b]
+        cmd = 'echo "{{{{.stale}}}}"'
+        depends_on = ["a"]
+    """)
+    first = engine.run(dag)
+    assert first.run.status is RunStatus.FAILED
+    node_dir = first.logs_dir / first.run.id / "a"
+    (node_dir / "attempt_2.output").write_text("stale=left over\n")
+    gate.touch()
+    resumed = engine.resume(first.run.id)
+    assert [r.attempt for r in resumed.rows("a")] == [1, 2]
+    assert not (node_dir / "attempt_2.output").exists()
+    assert resumed.rows("b")[-1].state is TaskStatus.FAILED  # {{.stale}} was never set

@@ -163,16 +163,14 @@ def test_log_file_that_cannot_be_created_raises_and_leaves_nothing_running(
         reactor.close()
 
 
-def test_output_file_is_created_empty_and_private_before_the_command_runs(
-    tmp_path: Path,
-) -> None:
+def test_the_output_file_is_not_created_the_task_creates_it(tmp_path: Path) -> None:
+    # docs/variables.md: WF_OUTPUT names a file wf does not create.
     output = tmp_path / "attempt.output"
-    output.write_text("stale")
-    result = run_attempt(
-        _spec(tmp_path, "o", f'stat -c %a "{output}"; wc -c < "{output}"', output_path=output)
-    )
+    command = f'test -e "{output}" && echo exists || echo missing'
+    result = run_attempt(_spec(tmp_path, "o", command, output_path=output))
     assert result.ok
-    assert result.stdout_tail.split() == [b"600", b"0"]
+    assert result.stdout_tail == b"missing\n"
+    assert not output.exists()
 
 
 def test_drive_runs_a_lifecycle_that_sleeps_and_spawns(tmp_path: Path) -> None:
@@ -225,10 +223,13 @@ class _RecordingGuard:
     def forget(self, markers: object) -> None:
         pass
 
-    def add(self, pgid: int, markers: object = None) -> None:
+    def add(self, pgid: int, markers: object = None, *, expected: bool = False) -> None:
         self.calls.append(("add", pgid, True, True))
 
-    def remove(self, pgid: int) -> None:
+    def flush_removals(self) -> None:
+        pass
+
+    def remove(self, pgid: int, *, defer: bool = False) -> None:
         try:
             os.waitid(os.P_PID, pgid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
             leader_unreaped = True

@@ -3,6 +3,7 @@ of outputs (docs/workflow-files.md, docs/variables.md)."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import time
@@ -71,6 +72,14 @@ def attempt_dir(rs: RunState, node_id: str) -> str:
     except FileNotFoundError:
         make_private_dirs(Path(path))  # the run's directory went missing: recreate it all
     return path
+
+
+def remove_stale(*paths: str) -> None:
+    """Remove what a run killed before this attempt was on record may have left under its
+    number (a resumed attempt starts with none of it: wf does not create its WF_OUTPUT file)."""
+    for path in paths:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
 
 
 def start_failure(exc: OSError) -> AttemptResult:
@@ -174,6 +183,8 @@ def run_attempts(
         has_log = True
         try:
             attempt_dir(rs, spec.node_id)
+            if rs.resuming:
+                remove_stale(output_path)
             outcome = yield Spawn(attempt_spec, cancel, on_start)
             assert isinstance(outcome, AttemptResult)
             last = outcome

@@ -26,7 +26,7 @@ from typing import Any
 from wf.executor import containment
 from wf.executor.outputs import read_output_file
 from wf.executor.procgroup import group_alive, signal_name, spawn_shell
-from wf.executor.runner import STDOUT_TAIL_BYTES, create_private_file
+from wf.executor.runner import STDOUT_TAIL_BYTES
 from wf.executor.watchdog import WATCHDOG
 
 PIPE_EOF_WAIT = 2.0  # as locally: wait for end of output this long after the shell exits
@@ -171,7 +171,6 @@ def _run(
     env = dict(payload["env"])
     env["WF_OUTPUT"] = output_path
     try:
-        create_private_file(output_path, truncate=True)
         out_r, out_w = os.pipe2(os.O_CLOEXEC)
         err_r, err_w = os.pipe2(os.O_CLOEXEC)
         try:

@@ -5,6 +5,7 @@ See docs/variables.md#wf_output.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 from pathlib import Path
@@ -43,8 +44,9 @@ def check_output_name(name: str, prefix: str) -> None:
 def read_output_file(path: str | Path) -> tuple[bytes | None, str | None]:
     """The content of a ``WF_OUTPUT`` file (at most 1 MiB + 1 byte) and why it could not be read.
 
-    ``(None, None)`` when there is no file. Only a regular file is read, without following a
-    symbolic link and without blocking (a task may leave a FIFO or a device there).
+    ``(None, None)`` when there is no file (wf does not create it: the task's ``>>`` does). Only
+    a regular file is read, without following a symbolic link and without blocking (a task may
+    leave a FIFO or a device there); a file others may read is made 0600.
     """
     flags = os.O_RDONLY | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     try:
@@ -57,6 +59,9 @@ def read_output_file(path: str | Path) -> tuple[bytes | None, str | None]:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             return None, "WF_OUTPUT is not a regular file"
+        if info.st_mode & 0o077:  # created by the task's `>>` under its umask: made private
+            with contextlib.suppress(OSError):
+                os.fchmod(fd, 0o600)
         if info.st_size == 0:
             return b"", None
         if info.st_size > WF_OUTPUT_MAX_BYTES:

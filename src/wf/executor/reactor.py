@@ -28,7 +28,6 @@ from wf.executor.runner import (
     CancelSignal,
     LogSink,
     Outcome,
-    create_private_file,
 )
 from wf.executor.watchdog import WATCHDOG
 
@@ -127,6 +126,7 @@ class Reactor:
 
     def close(self) -> None:
         """Release the reactor's own file descriptors (attempts must be over)."""
+        WATCHDOG.flush_removals()
         with self._wake_lock:
             if self._closed:
                 return
@@ -153,13 +153,10 @@ class Reactor:
     ) -> Attempt:
         """Spawn SPEC's command. A command that cannot start gives an attempt already over.
 
-        ``OSError`` from the WF_OUTPUT file or the log file propagates (nothing keeps running).
+        ``OSError`` from the log file propagates (nothing keeps running). The WF_OUTPUT file
+        is not created: the task's ``>>`` creates it (docs/variables.md, "WF_OUTPUT").
         """
         attempt = Attempt(spec, cancel, tag)
-        if spec.output_path is not None:
-            # The WF_OUTPUT file exists, empty and 0600, before the attempt starts
-            # (docs/variables.md).
-            create_private_file(spec.output_path, truncate=True)
         out_r, out_w = os.pipe2(os.O_CLOEXEC)
         err_r, err_w = os.pipe2(os.O_CLOEXEC)
         attempt.start = start = self._clock()
@@ -184,7 +181,7 @@ class Reactor:
             os.close(out_w)
             os.close(err_w)
         attempt.proc = proc
-        WATCHDOG.add(proc.pid, markers)
+        WATCHDOG.add(proc.pid, markers, expected=True)
         attempt.guarded = True
         # The log is opened while the shell starts up; output waits in the pipes meanwhile.
         try:
@@ -222,6 +219,7 @@ class Reactor:
     # -- waiting ---------------------------------------------------------------------------
     def wait(self, timeout: float) -> list[Attempt]:
         """Wait up to TIMEOUT seconds for events; return the attempts that are now over."""
+        WATCHDOG.flush_removals()  # the groups that ended during the last turn leave the guard
         now = time.monotonic()
         if self._polling_exits:
             timeout = min(timeout, _NO_PIDFD_POLL)
@@ -313,14 +311,16 @@ class Reactor:
         proc = attempt.proc
         assert proc is not None
         if attempt.guarded and not group_alive(proc.pid):
-            WATCHDOG.remove(proc.pid)
+            WATCHDOG.remove(proc.pid, defer=True)
             attempt.guarded = False
 
     @staticmethod
-    def _unguard(attempt: Attempt) -> None:
+    def _unguard(attempt: Attempt, *, defer: bool = False) -> None:
+        """Take ATTEMPT's group off the orphan guard: at once while its leader may be unreaped
+        (a kill's ``on_gone``), else with the next write (``Watchdog.remove``)."""
         if attempt.guarded:
             assert attempt.proc is not None
-            WATCHDOG.remove(attempt.proc.pid)
+            WATCHDOG.remove(attempt.proc.pid, defer=defer)
             attempt.guarded = False
 
     def _close_pidfd(self, attempt: Attempt) -> None:
@@ -413,7 +413,7 @@ class Reactor:
         proc, sink, spec = attempt.proc, attempt.sink, attempt.spec
         assert proc is not None
         assert sink is not None
-        self._unguard(attempt)
+        self._unguard(attempt, defer=True)  # its shell is reaped
         tail = sink.close()
         if sink.write_error is not None:
             log.warning(

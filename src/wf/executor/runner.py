@@ -245,12 +245,3 @@ class LogSink:
         """Copy the log's head and tail into RESULT (after ``close``)."""
         result.log_head = bytes(self.head)
         result.log_tail = bytes(self.log_tail[-LOG_TAIL_BYTES:])
-
-
-def create_private_file(path: str | Path, *, truncate: bool = False) -> None:
-    """Create PATH with mode 0600 (an existing file is made 0600; emptied with TRUNCATE)."""
-    fd = open_regular(path, os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if truncate else 0))
-    try:
-        os.fchmod(fd, 0o600)
-    finally:
-        os.close(fd)

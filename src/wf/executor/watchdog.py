@@ -104,6 +104,9 @@ class Watchdog:
         self._owner_pid = -1
         self._disabled = not sys.platform.startswith("linux") and sys.platform != "darwin"
         self._tokens: dict[int, str] = {}  # guarded group -> its line
+        # Lines not yet written (see ``add`` and ``remove``), and whether one is a removal.
+        self._pending: list[str] = []
+        self._removal_pending = False
 
     def _ensure(self) -> int | None:
         if self._disabled:
@@ -142,15 +145,38 @@ class Watchdog:
             os.waitpid(pid, 0)
         note_reaped(pid)
 
-    def _send(self, line: str) -> None:
+    def _send(self, line: str, *, defer: bool = False, removal: bool = False) -> None:
+        """Write LINE, with every deferred line before it; with DEFER only queue it."""
         with self._lock:
-            fd = self._ensure()
-            if fd is None:
+            self._pending.append(line)
+            if defer:
+                self._removal_pending = self._removal_pending or removal
                 return
-            try:
-                os.write(fd, line.encode())
-            except OSError:
-                self._disabled = True
+            self._write_pending()
+
+    def _write_pending(self) -> None:
+        lines, self._pending = self._pending, []
+        self._removal_pending = False
+        fd = self._ensure()
+        if fd is None:
+            return
+        try:
+            os.write(fd, "".join(lines).encode())
+        except OSError:
+            self._disabled = True
+
+    def flush(self) -> None:
+        """Write the deferred lines now."""
+        with self._lock:
+            if self._pending:
+                self._write_pending()
+
+    def flush_removals(self) -> None:
+        """Write the deferred lines if one of them is a removal (a group that is gone must
+        leave the guard soon: its ID may come to name another process group). Deferred
+        ``add`` lines alone can wait: the group's processes are guarded by their markers."""
+        if self._removal_pending:
+            self.flush()
 
     def expect(self, markers: Markers | None) -> None:
         """Guard the processes carrying MARKERS from now on (before the attempt's shell starts,
@@ -163,19 +189,24 @@ class Watchdog:
         if markers is not None:
             self._send(f"-{markers.token(None)}\n")
 
-    def add(self, pgid: int, markers: Markers | None = None) -> None:
-        """Guard process group PGID (and the processes carrying MARKERS) until ``remove``."""
+    def add(self, pgid: int, markers: Markers | None = None, *, expected: bool = False) -> None:
+        """Guard process group PGID (and the processes carrying MARKERS) until ``remove``.
+
+        With EXPECTED (``expect(markers)`` was called before the shell started, so its
+        processes are already guarded by their markers) the line waits for the next write:
+        one pipe write per attempt instead of three (each wakes the guard process)."""
         if markers is None:
             token = f"{pgid}:::"
             self._send(f"+{token}\n")
         else:
             token = markers.token(pgid)
-            self._send(f"-{markers.token(None)}\n+{token}\n")
+            self._send(f"-{markers.token(None)}\n+{token}\n", defer=expected)
         self._tokens[pgid] = token
 
-    def remove(self, pgid: int) -> None:
-        """Stop guarding PGID (its attempt is over)."""
-        self._send(f"-{self._tokens.pop(pgid, f'{pgid}:::')}\n")
+    def remove(self, pgid: int, *, defer: bool = False) -> None:
+        """Stop guarding PGID (its attempt is over). With DEFER the line waits for the next
+        write or ``flush_removals``, which the caller promises soon."""
+        self._send(f"-{self._tokens.pop(pgid, f'{pgid}:::')}\n", defer=defer, removal=True)
 
 
 WATCHDOG = Watchdog()
