@@ -186,7 +186,25 @@ python -c 'while 1: pass' & python -c 'while 1: pass' &
 for i in 1 2 3 4 5; do .venv/bin/python -m pytest -q -n 2 || break; done; kill %1 %2
 ```
 
-LOADED_RESULTS
+Last measured 2026-12-06 on the shared 2-core machine (load average 10–16 with the other
+engineers' work beside the two burners), 2,937 tests a run, 6–13 minutes each:
+
+* run 1: 3 failed: two flakes of this suite, fixed in the tests (the FIFO-log tests raced
+  wf's own opening of the log; the SIGKILL end-to-end test killed wf before the slow attempt
+  was committed), and the Dask test below;
+* run 2: 2 failed: the SIGKILL end-to-end test (collected before its fix), the Dask test;
+* runs 3 and 4: 1 failed each: the Dask test;
+* run 5: 1 failed: `test_a_run_started_while_the_page_is_open_appears_and_lights_up_live`
+  (`tests/web/test_web_browser.py`, a 30 s page wait).
+
+From run 3 on (the tests' own races fixed), every attack below held (orphans, hangs,
+tracebacks, runs left open: 0) and every test of `tests/executor`, `tests/engine`,
+`tests/reliability`, `tests/e2e` and `tests/cli` passed. Still flaky under load, in other areas:
+`test_a_worker_killed_mid_attempt_fails_it_as_lost_and_the_retry_runs_elsewhere`
+(`tests/dask/test_dask_executor.py`, 3 runs of 5: when the killed worker's `start` event
+reaches wf after its `remove-worker` event, or never, Dask re-runs attempt 1 on another worker
+and wf records one successful attempt instead of a lost one and a retry) and the web UI test
+above. CI repeats the timing-sensitive directories (`.ci/run`).
 """
 
 
