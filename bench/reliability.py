@@ -39,7 +39,7 @@ AREAS = {
     "test_environment_faults": "Environment faults",
     "test_fuzzing": "Fuzzing (hypothesis, through `wf.cli.main`)",
     "test_load": "Load",
-    "test_security_extended": "Security (SPEC §9 at the CLI)",
+    "test_security_extended": "Security at the CLI",
     "test_containment": "Containment",
     "test_hostile_files": "Hostile files",
     "test_bad_numbers": "Bad numbers",
@@ -106,7 +106,8 @@ soak scale with `WF_SOAK=1`. Each section below gives the command that produced 
   writes), a full tmpfs under the logs or under the database, the database locked by another
   process past the 5 s busy timeout, a corrupt database (random bytes, or garbage pages behind
   a valid header) for every command, and a workflow file that was deleted or broken before a
-  resume (not found: exit 1, SPEC §7.1; no longer valid: exit 2, SPEC §7.7; never claimed).
+  resume (not found: exit 1; no longer valid: exit 2; never claimed; see
+  [cli.md](cli.md#global-options)).
 * **Fuzzing**: mutated copies of every example (validate, dry run, graph in five formats),
   `if` conditions and templates in real runs (templates checked against the reference
   interpolation), `--var` values byte for byte, `--var` names, and argument vectors (token
@@ -135,7 +136,7 @@ soak scale with `WF_SOAK=1`. Each section below gives the command that produced 
   Now the first three are reported, then one line says the rest are not.
 * `wf resume` of a run whose workflow file was deleted said "invalid workflow name
   '/abs/path'" (exit 2): it loaded the stored path as a name. Now: "workflow not found:
-  PATH", exit 1 (SPEC §7.1), before the claim.
+  PATH", exit 1 ([cli.md](cli.md#global-options)), before the claim.
 * Bytes that are not UTF-8 (lone surrogates) in `--var` values, filters, `WF_PATHS_*` or the
   workflow's directory crashed with "internal error: UnicodeEncodeError", and in the path
   case recorded a `success` run without its attempt rows. Now: a usage error (arguments,

@@ -8,7 +8,7 @@ from typing import NamedTuple
 
 import pytest
 
-# Settings that would leak the developer's configuration into a test (SPEC §8.2, §12).
+# Settings that would leak the developer's configuration into a test (docs/configuration.md#keys).
 WF_ENV_VARS = (
     "WF_HOME",
     "WF_PATHS_WORKFLOWS",

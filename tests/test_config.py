@@ -1,4 +1,7 @@
-"""SPEC §8: configuration and paths — flags > environment > config file > defaults."""
+"""Configuration and paths — flags > environment > config file > defaults.
+
+See docs/configuration.md.
+"""
 
 from __future__ import annotations
 

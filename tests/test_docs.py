@@ -38,6 +38,7 @@ GUIDE_PAGES = [
     "ui.md",
     "otel.md",
     "secrets.md",
+    "storage.md",
 ]
 
 
@@ -179,7 +180,9 @@ def _anchors(path: Path) -> set[str]:
     return {_slug(heading) for heading in headings}
 
 
-@pytest.mark.parametrize("page", [*GUIDE_PAGES, "../README.md"])
+@pytest.mark.parametrize(
+    "page", [*sorted(p.name for p in DOCS.glob("*.md")), "../README.md", "../CONTRIBUTING.md"]
+)
 def test_relative_links_and_anchors_resolve(page: str) -> None:
     path = (DOCS / page).resolve()
     text = re.sub(r"```.*?```", "", _read(path), flags=re.DOTALL)
@@ -187,7 +190,7 @@ def test_relative_links_and_anchors_resolve(page: str) -> None:
     for target in re.findall(r"\]\(([^)\s]+)\)", text):
         if re.match(r"[a-z]+:", target):
             continue  # external
-        if page == "../README.md" and not target.startswith(("docs/", "examples/")):
+        if page.startswith("../") and not target.startswith(("docs/", "examples/")):
             continue  # the README's other links belong to other parts of the project
         file_part, _, anchor = target.partition("#")
         linked = (path.parent / file_part).resolve() if file_part else path
@@ -213,3 +216,110 @@ def test_workflow_snippets_in_the_docs_are_valid(where: str, snippet: str) -> No
     definition = parse_workflow_text(textwrap.dedent(snippet), name="snippet")
     dag = build_dag(definition)
     assert dag.total_tasks >= 1, where
+
+
+# --- self-contained: docs/ pages, never an outside specification ------------------------------
+
+#: Where the code, tests, benchmarks and docs live; each text file there is scanned.
+CITING_PLACES = ["src", "tests", "bench", "docs", "README.md", "CONTRIBUTING.md"]
+#: "SPEC" followed by a section sign and number, a bare section sign and number, and the file
+#: name of an outside specification (written with escapes here, so this file passes itself).
+OUTSIDE_CITATION = re.compile(r"SPEC\s*\u00a7|\u00a7\s*\d|\bSPEC\.md\b")
+#: A repository path to a docs page, with its anchor: ``docs/cli.md#wf-runs``.
+DOCS_PATH = re.compile(r"(?<![\w-])docs/([\w.-]+?\.md)(?:#([\w-]+))?")
+
+
+def _text_files() -> list[Path]:
+    files = []
+    for place in CITING_PLACES:
+        path = ROOT / place
+        candidates = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+        for candidate in candidates:
+            if "__pycache__" in candidate.parts:
+                continue
+            try:
+                candidate.read_text(encoding="utf-8")
+            except UnicodeDecodeError:
+                continue  # images and other binary files
+            files.append(candidate)
+    return files
+
+
+def test_nothing_cites_an_outside_specification() -> None:
+    citing = []
+    for path in _text_files():
+        for number, line in enumerate(_read(path).splitlines(), start=1):
+            if OUTSIDE_CITATION.search(line):
+                citing.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
+    assert citing == [], "cite the docs/ page instead:\n" + "\n".join(citing)
+
+
+def test_the_citation_check_catches_every_form() -> None:
+    section = "\u00a7"
+    for cited in (
+        f"(SPEC {section}4.2)",
+        f"SPEC {section}6.2\u20136.7",
+        f"({section}9.1)",
+        "SPEC" + ".md",
+    ):
+        assert OUTSIDE_CITATION.search(cited), cited
+    assert not OUTSIDE_CITATION.search("SPEC_NAMES, the command SPEC runs (docs/cli.md#wf-run)")
+
+
+def test_every_docs_page_cited_in_code_and_docs_exists_with_its_anchor() -> None:
+    broken = []
+    cited = 0
+    for path in _text_files():
+        for match in DOCS_PATH.finditer(_read(path)):
+            page, anchor = match.group(1), match.group(2)
+            target = DOCS / page
+            cited += 1
+            if not target.is_file() or (anchor and anchor not in _anchors(target)):
+                broken.append(f"{path.relative_to(ROOT)}: {match.group(0)}")
+    assert broken == []
+    assert cited > 100  # the code cites its docs: the check has something to check
+
+
+def _migrated_schema() -> dict[str, list[str]]:
+    """Table -> column names of a database with every migration applied."""
+    import sqlite3
+
+    from wf.storage.schema import migrate
+
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    try:
+        migrate(conn)
+        tables = [
+            str(row[0])
+            for row in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            )
+        ]
+        return {
+            table: [str(row[1]) for row in conn.execute(f"PRAGMA table_info({table})")]
+            for table in tables
+        }
+    finally:
+        conn.close()
+
+
+def test_storage_md_names_every_table_and_column() -> None:
+    text = _read(DOCS / "storage.md")
+    parts = re.split(r"^### (.+)$", text, flags=re.MULTILINE)
+    sections = dict(zip(parts[1::2], parts[2::2], strict=True))
+    missing = []
+    for table, columns in _migrated_schema().items():
+        bodies = [body for title, body in sections.items() if f"`{table}`" in title]
+        if not bodies:
+            missing.append(f"no ### section for table {table}")
+            continue
+        missing += [f"{table}.{col}" for col in columns if f"`{col}`" not in bodies[0]]
+    assert missing == []
+
+
+def test_storage_md_lists_every_migration() -> None:
+    from wf.storage.schema import MIGRATIONS
+
+    migrations = _sections(_read(DOCS / "storage.md"))["Migrations"]
+    listed = {int(n) for n in re.findall(r"^\| (\d+) \|", migrations, flags=re.MULTILINE)}
+    assert listed == set(MIGRATIONS)

@@ -1,4 +1,4 @@
-"""SPEC §0.1: every shipped example validates and runs to success, offline, and cleans up.
+"""Every shipped example (docs/index.md#example-gallery) validates, runs offline and cleans up.
 
 The runs use the project-wide hermetic fixture (tmp WF_HOME, tmp cwd) plus a private TMPDIR,
 so a test can check that an example leaves no scratch files behind.
@@ -24,11 +24,11 @@ Wf = Callable[..., tuple[int, str, str]]
 
 
 def test_the_gallery_is_not_empty() -> None:
-    assert len(EXAMPLES) >= 6, "SPEC §0.1 asks for at least six examples"
+    assert len(EXAMPLES) >= 6, "the example gallery (docs/index.md) has at least six examples"
 
 
 def test_examples_together_use_the_features_the_spec_names() -> None:
-    """SPEC §0.1: register, WF_OUTPUT, conditions, matrix, retries and traps."""
+    """Between them the examples use register, WF_OUTPUT, conditions, matrix, retries and traps."""
     definitions = [parse_workflow(path) for path in EXAMPLES]
     tasks = [task for definition in definitions for task in definition.tasks.values()]
     used = {

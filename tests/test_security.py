@@ -1,4 +1,4 @@
-"""SPEC §9: every accept/reject example, in wf.security and through the command line."""
+"""Security rules: every accept/reject example, in wf.security and through the command line."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from wf.security import (
 
 posix_only = pytest.mark.skipif(os.name != "posix", reason="the /proc, /sys, /dev rule is POSIX")
 
-# §9.1
+# Workflow names (docs/workflow-files.md#loading-a-workflow)
 REJECTED_WORKFLOW_NAMES = [
     "../../etc/passwd",
     "../secrets",
@@ -40,7 +40,7 @@ REJECTED_WORKFLOW_NAMES = [
 ]
 ACCEPTED_WORKFLOW_NAMES = ["my-workflow", "etl_pipeline", "deploy", "nightly-backup", "workflow123"]
 
-# §9.2
+# Env keys (docs/workflow-files.md#task-level-keys)
 REJECTED_ENV_KEY_FORMATS = ["", "1ABC", "A=B", "MY VAR", "MY-VAR", "A\x00B"]
 DENIED_ENV_KEYS = [
     "LD_PRELOAD",
@@ -66,7 +66,7 @@ DENIED_ENV_KEYS = [
 ]
 ACCEPTED_ENV_KEYS = ["HOME", "PATH", "MY_APP_CONFIG", "database_url", "APP_SECRET_KEY", "CI"]
 
-# §9.3
+# Working directories (docs/workflow-files.md#task-level-keys)
 REJECTED_WORKING_DIRS = [
     "/proc",
     "/proc/self",
@@ -94,7 +94,7 @@ ACCEPTED_WORKING_DIRS = [
     "/dev/../tmp",
 ]
 
-# §9.5
+# Variable names (docs/variables.md#names-and-ownership)
 ACCEPTED_VARIABLE_NAMES = ["my_var", "result", "deploy[env=prod].output", "task-a.result", "v1"]
 REJECTED_VARIABLE_NAMES = ["", "a\x00b", "a b", "a;b", "$(cmd)", "`cmd`", "x" * 257]
 
@@ -413,7 +413,10 @@ class TestCliVariableNames:
 
 
 class TestCliTemplateInjection:
-    """§9.4: only {{.name}} is substituted; nothing else is ever evaluated."""
+    """Only {{.name}} is substituted; nothing else is ever evaluated.
+
+    See docs/variables.md#interpolation-name.
+    """
 
     DIRECTIVES: ClassVar[list[str]] = [
         "{{range .}}leak{{end}}",

@@ -1,4 +1,4 @@
-"""Configuration and paths (SPEC §8): flags > environment > config file > defaults."""
+"""Configuration and paths (docs/configuration.md): flags > environment > config file > defaults."""
 
 from __future__ import annotations
 
@@ -174,7 +174,7 @@ def load_config(
     environ: Mapping[str, str] | None = None,
     must_exist: bool = True,
 ) -> Config:
-    """Resolve the effective configuration (SPEC §8.1).
+    """Resolve the effective configuration (docs/configuration.md).
 
     ``must_exist=False`` lets ``wf init`` name a config file it is about to create.
     """

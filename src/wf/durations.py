@@ -1,4 +1,7 @@
-"""Durations of SPEC §1.4: parsing TOML values into float seconds, and printing them back."""
+"""Durations: parsing TOML values into float seconds, and printing them back.
+
+See docs/workflow-files.md#durations.
+"""
 
 from __future__ import annotations
 

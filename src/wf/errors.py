@@ -15,7 +15,10 @@ class UsageError(WfError):
 
 
 class SecurityError(WfError, ValueError):
-    """An input broke a security rule (SPEC §9); the message names the input and the rule."""
+    """An input broke a security rule; the message names the input and the rule.
+
+    See docs/workflow-files.md#validation.
+    """
 
 
 class ResumeError(WfError):

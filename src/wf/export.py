@@ -1,4 +1,7 @@
-"""Export of one run: the self-contained JSON payload, as a file or a tarball with logs (§7.16)."""
+"""Export of one run: the self-contained JSON payload, as a file or a tarball with logs.
+
+See docs/cli.md#wf-export.
+"""
 
 from __future__ import annotations
 

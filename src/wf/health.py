@@ -1,4 +1,7 @@
-"""System health checks behind ``wf health`` (SPEC §7.17): database, runs, workflows, logs."""
+"""System health checks behind ``wf health``: database, runs, workflows, logs.
+
+See docs/cli.md#wf-health.
+"""
 
 from __future__ import annotations
 
@@ -35,7 +38,7 @@ class WorkflowProblem:
 
 @dataclass
 class HealthReport:
-    """The result of every check; ``to_dict()`` has exactly the JSON keys of SPEC §7.17."""
+    """The result of every check; ``to_dict()`` has the keys of docs/json.md#wf-health---json."""
 
     database_ok: bool
     database_path: str

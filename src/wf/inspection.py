@@ -1,7 +1,7 @@
 """Read-only views of one stored run: the inspect payload, the live status and audit events.
 
-These back ``wf inspect`` (SPEC §7.12), ``wf status`` (§7.13) and ``wf audit`` (§7.14); the
-export payload (§7.16) reuses the audit and DAG helpers.
+These back ``wf inspect``, ``wf status`` and ``wf audit`` (docs/cli.md); the ``wf export``
+payload reuses the audit and DAG helpers.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from wf.storage import (
 )
 from wf.storage.cache import CacheHit
 
-#: The audit event types of SPEC §4.12 / §12, in lifecycle order.
+#: The audit event types (docs/json.md#wf-audit---json), in lifecycle order.
 AUDIT_EVENT_TYPES = (
     "run_started",
     "run_resumed",
@@ -130,7 +130,7 @@ class Inspection:
     """The up-to-date outcomes of the run (docs/caching.md): nodes without attempt rows."""
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON payload of SPEC §7.12, plus ``cached`` (docs/caching.md)."""
+        """The JSON payload (docs/json.md#wf-inspect---json), plus ``cached`` (docs/caching.md)."""
         return {
             "run": self.run.to_dict(),
             "tasks": [te.to_dict() for te in self.tasks],
@@ -192,7 +192,7 @@ class RunStatusView:
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        """``{"run": …, "tasks": […]}``, one object per refresh (SPEC §7.13)."""
+        """``{"run": …, "tasks": […]}``, one object per refresh (docs/json.md#wf-status---json)."""
         return {"run": self.run.to_dict(), "tasks": [te.to_dict() for te in self.tasks]}
 
 

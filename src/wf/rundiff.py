@@ -1,4 +1,4 @@
-"""Comparison of two runs, task by task and variable by variable (SPEC §7.15)."""
+"""Comparison of two runs, task by task and variable by variable (docs/cli.md#wf-diff)."""
 
 from __future__ import annotations
 
@@ -177,7 +177,7 @@ class RunDiff:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """``{run_a, run_b, tasks, variables, changed}`` (SPEC §7.15)."""
+        """``{run_a, run_b, tasks, variables, changed}`` (docs/json.md#wf-diff---json)."""
         return {
             "run_a": self.run_a.to_dict(),
             "run_b": self.run_b.to_dict(),

@@ -1,4 +1,7 @@
-"""Security validators of SPEC §9: workflow names, env keys, working dirs, variable names."""
+"""Security validators: workflow names, env keys, working dirs, variable names.
+
+See docs/reliability.md.
+"""
 
 from __future__ import annotations
 
@@ -37,7 +40,10 @@ def _show(value: str) -> str:
 
 
 def validate_workflow_name(name: str) -> str:
-    """Return NAME if it is a valid workflow name (SPEC §9.1), else raise SecurityError."""
+    """Return NAME if it is a valid workflow name, else raise SecurityError.
+
+    See docs/workflow-files.md#loading-a-workflow.
+    """
     if not isinstance(name, str) or "\x00" in name or not WORKFLOW_NAME_RE.fullmatch(name):
         raise SecurityError(
             f"invalid workflow name {_show(name)}: must match ^[A-Za-z0-9_][A-Za-z0-9_-]{{0,127}}$"
@@ -65,7 +71,10 @@ def resolve_workflow_path(name: str, workflows_dir: str | os.PathLike[str]) -> P
 
 
 def validate_env_key(key: str) -> str:
-    """Return KEY if it is an allowed task env key (SPEC §9.2), else raise SecurityError."""
+    """Return KEY if it is an allowed task env key, else raise SecurityError.
+
+    See docs/workflow-files.md#task-level-keys.
+    """
     if not isinstance(key, str) or "\x00" in key or not ENV_KEY_RE.fullmatch(key):
         raise SecurityError(f"invalid env key {_show(key)}: must match ^[A-Za-z_][A-Za-z0-9_]*$")
     upper = key.upper()
@@ -82,7 +91,9 @@ def _is_forbidden_dir(path: str) -> bool:
 
 
 def validate_working_dir(path: str, *, check_real: bool = False) -> str:
-    """Return PATH if it is an allowed working directory (SPEC §9.3), else raise SecurityError.
+    """Return PATH if it is an allowed working directory, else raise SecurityError.
+
+    The rule is in docs/workflow-files.md#task-level-keys.
 
     With ``check_real`` the real path (symlinks resolved) is checked as well.
     """
@@ -98,7 +109,10 @@ def validate_working_dir(path: str, *, check_real: bool = False) -> str:
 
 
 def validate_variable_name(name: str) -> str:
-    """Return NAME if it is a valid variable name (SPEC §9.5), else raise SecurityError."""
+    """Return NAME if it is a valid variable name, else raise SecurityError.
+
+    See docs/variables.md#names-and-ownership.
+    """
     if not isinstance(name, str) or not VARIABLE_NAME_RE.fullmatch(name):
         raise SecurityError(
             f"invalid variable name {_show(name)}: must match ^[A-Za-z0-9_.\\-\\[\\]=,]{{1,256}}$"

@@ -15,7 +15,7 @@ from wf.dag.unset import unset_variable_warnings
 
 @dataclass
 class ValidationResult:
-    """One workflow as ``wf validate`` reports it (SPEC §7.5)."""
+    """One workflow as ``wf validate`` reports it (docs/cli.md#wf-validate)."""
 
     name: str
     file: str

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from wf.cache import FileHasher, cache_key, command_digest, expand_globs
 from wf.cache.hashing import RACY_NS, sha256_file
+from wf.cache.key import canonical_command
 
 FUTURE = 10 * RACY_NS  # a clock this far ahead trusts files written a moment ago
 
@@ -176,3 +181,38 @@ def test_the_key_covers_variables_paths_sizes_and_hashes() -> None:
     assert cache_key("cmd", {"region": "eu"}, [("a.c", 3, "hX"), files[1]]) != key
     assert cache_key("cmd", {"region": "eu"}, [("a.c", 5, "h1"), files[1]]) != key
     assert cache_key("cmd", {"region": "eu"}, [("z.c", 3, "h1"), files[1]]) != key  # renamed
+
+
+_text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    cmd=_text,
+    env=st.dictionaries(_text, _text, max_size=4),
+    working_dir=_text,
+    clean_env=st.booleans(),
+    inputs=st.lists(_text, max_size=3),
+    outputs=st.lists(_text, max_size=3),
+)
+def test_the_canonical_command_is_the_sorted_compact_json(
+    cmd: str,
+    env: dict[str, str],
+    working_dir: str,
+    clean_env: bool,
+    inputs: list[str],
+    outputs: list[str],
+) -> None:
+    """The hand-written encoding gives the bytes of ``json.dumps`` (records stay valid)."""
+    parts = {
+        "cmd": cmd,
+        "env": env,
+        "working_dir": working_dir,
+        "clean_env": clean_env,
+        "inputs": inputs,
+        "outputs": outputs,
+    }
+    expected = json.dumps(parts, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert canonical_command(**parts) == expected  # type: ignore[arg-type]
+    digest = hashlib.sha256(expected.encode("utf-8")).hexdigest()
+    assert command_digest(**parts) == digest  # type: ignore[arg-type]

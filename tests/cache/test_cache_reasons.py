@@ -248,11 +248,26 @@ def test_an_output_replaced_by_a_directory_is_missing(node: Node) -> None:
     assert node.decide().reason == "output missing: out/app"
 
 
-def test_the_stat_only_check_reads_no_manifest(tmp_path: Path) -> None:
-    """An up-to-date node with trusted files is decided from the records' heads alone."""
+@pytest.mark.parametrize(
+    "inputs",
+    [
+        ["src/*.c"],
+        ["src/*.c", "src/a.*", "./src/b.c"],  # overlapping patterns, a plain name
+        ["src/**/*.c", "*.md", "missing.txt", "nodir/*.c"],  # any depth; patterns without a match
+        ["{abs}/src/*.c", "{abs}/README.md"],  # absolute patterns
+    ],
+    ids=["one-dir", "overlapping", "any-depth", "absolute"],
+)
+def test_the_stat_only_check_reads_no_manifest(tmp_path: Path, inputs: list[str]) -> None:
+    """An up-to-date node with trusted files is decided from the records' heads alone,
+    whatever kind of pattern found its files."""
     write(tmp_path / "src/a.c", "int a;")
+    write(tmp_path / "src/b.c", "int b;")
+    write(tmp_path / "src/sub/c.c", "int c;")
+    write(tmp_path / "README.md", "read me")
     write(tmp_path / "out/app", "binary")
-    node = Node(tmp_path, True, inputs=["src/*.c"], outputs=["out/*"])
+    inputs = [p.replace("{abs}", str(tmp_path)) for p in inputs]
+    node = Node(tmp_path, True, inputs=inputs, outputs=["out/*"])
     node.succeed()
     record = node.records["build"]
     assert record.identities is not None

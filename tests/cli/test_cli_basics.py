@@ -1,4 +1,7 @@
-"""SPEC §7.1: global options, help texts, usage errors, and that nothing ever prints a traceback."""
+"""Global options, help texts, usage errors, and that nothing ever prints a traceback.
+
+See docs/cli.md#global-options.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""End-to-end runs of the installed ``wf`` command in a tmp WF_HOME (SPEC §7.1, §7.3, §4.8)."""
+"""End-to-end runs of the installed ``wf`` command in a tmp WF_HOME.
+
+See docs/cli.md, docs/executors.md.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""SPEC §7.11: ``wf graph WORKFLOW`` in all five formats, exports, and ``--run``."""
+"""``wf graph WORKFLOW`` in all five formats, exports, and ``--run`` (docs/cli.md#wf-graph)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""SPEC §7.4: ``wf init [--example]``."""
+"""``wf init [--example]`` (docs/cli.md#wf-init)."""
 
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ def test_init_uses_the_documented_modes(wf: Wf, wf_home: Path) -> None:
     assert mode(wf_home / "logs") == 0o700
     assert mode(wf_home / "wf.db") == 0o600
     assert mode(wf_home / "config.toml") == 0o600
-    # the database lives in a 0700 directory (SPEC §9.7), here the home itself
+    # the database lives in a 0700 directory (docs/configuration.md#paths), here the home itself
     assert mode(wf_home) == 0o700
 
 

@@ -1,4 +1,4 @@
-"""SPEC §7.8: ``wf list [-j|--json] [-d|--detailed]``."""
+"""``wf list [-j|--json] [-d|--detailed]`` (docs/cli.md#wf-list)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""SPEC §7.10: ``wf logs RUN_ID [TASK] [-f] [-n N] [--attempt N]``."""
+"""``wf logs RUN_ID [TASK] [-f] [-n N] [--attempt N]`` (docs/cli.md#wf-logs)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""SPEC §7.7 (with §6): ``wf resume RUN_ID`` after fixing a workflow, and its refusals."""
+"""``wf resume RUN_ID`` after fixing a workflow, and its refusals (docs/cli.md#wf-resume)."""
 
 from __future__ import annotations
 

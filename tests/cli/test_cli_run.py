@@ -1,4 +1,4 @@
-"""SPEC §7.3, §7.6: ``wf run`` — dry runs, flag checks, real runs, results and failures."""
+"""``wf run`` — dry runs, flag checks, real runs, results and failures (docs/cli.md#wf-run)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""SPEC §7.9: ``wf runs`` — summary box, table, filters, JSON and the other display modes."""
+"""``wf runs`` — summary box, table, filters, JSON and the other display modes.
+
+See docs/cli.md#wf-runs.
+"""
 
 from __future__ import annotations
 

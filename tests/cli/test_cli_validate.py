@@ -1,4 +1,4 @@
-"""SPEC §7.5: ``wf validate [WORKFLOW] [-j|--json] [--store]``."""
+"""``wf validate [WORKFLOW] [-j|--json] [--store]`` (docs/cli.md#wf-validate)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The public surface of wf.contextmap: names of SPEC §10.2, constants and the error hierarchy."""
+"""The public surface of wf.contextmap: names in docs/api.md, constants and the error hierarchy."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from wf.contextmap import (
 )
 from wf.errors import WfError
 
-SPEC_NAMES = {
+DOCUMENTED_NAMES = {
     "Variable",
     "Mutation",
     "ContextMap",
@@ -42,7 +42,7 @@ SPEC_NAMES = {
 
 
 def test_every_spec_name_is_exported() -> None:
-    assert set(contextmap.__all__) >= SPEC_NAMES | {"render_value", "condition_names"}
+    assert set(contextmap.__all__) >= DOCUMENTED_NAMES | {"render_value", "condition_names"}
     for name in contextmap.__all__:
         assert hasattr(contextmap, name)
 

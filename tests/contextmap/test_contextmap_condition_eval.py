@@ -1,4 +1,7 @@
-"""Evaluation of `if` conditions: lookup, undefined names, numeric vs string comparison (§2.4)."""
+"""Evaluation of `if` conditions: lookup, undefined names, numeric vs string comparison.
+
+See docs/variables.md#conditions-if.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Tokenizer and parser of the `if` language: grammar, syntax rules and error positions (§2.4)."""
+"""Tokenizer and parser of the `if` language: grammar, syntax rules and error positions.
+
+See docs/variables.md#conditions-if.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""`{{.NAME}}` interpolation and template-injection resistance (SPEC §2.3, §9.4)."""
+"""`{{.NAME}}` interpolation and template-injection resistance.
+
+See docs/variables.md#interpolation-name.
+"""
 
 from __future__ import annotations
 
@@ -35,7 +38,10 @@ def test_required_example_substitutes_both_names(ctx: ContextMap) -> None:
     ],
 )
 def test_template_logic_is_never_evaluated(ctx: ContextMap, template: str) -> None:
-    """SPEC §9.4: each form is left verbatim, so it can never evaluate to the payload."""
+    """Each form is left verbatim, so it can never evaluate to the payload.
+
+    See docs/variables.md#interpolation-name.
+    """
     result = ctx.interpolate(template)
     assert result not in POISON
     assert result == template

@@ -1,4 +1,7 @@
-"""Ownership, read-only matrix variables, names and concurrency (SPEC §2.1, §9.5, §9.6)."""
+"""Ownership, read-only matrix variables, names and concurrency.
+
+See docs/variables.md#names-and-ownership.
+"""
 
 from __future__ import annotations
 
@@ -23,7 +26,7 @@ def ctx() -> ContextMap:
     return ContextMap()
 
 
-# --- §2.1 ownership --------------------------------------------------------------------------
+# --- ownership (docs/variables.md#names-and-ownership) ---------------------------------------
 
 
 def test_first_set_records_the_owner(ctx: ContextMap) -> None:
@@ -86,7 +89,7 @@ def test_set_matrix_creates_read_only_owner_dot_key_variables(ctx: ContextMap) -
 
 
 def test_read_only_matrix_variable_resists_its_owner(ctx: ContextMap) -> None:
-    """SPEC §9.6 example."""
+    """The read-only matrix variable example of docs/variables.md#names-and-ownership."""
     ctx.set_matrix("deploy[env=prod]", {"env": "prod"})
     with pytest.raises(ReadOnlyError) as info:
         ctx.set("deploy[env=prod]", "deploy[env=prod].env", "x")
@@ -148,7 +151,7 @@ def test_set_matrix_names_must_pass_the_name_rule(ctx: ContextMap) -> None:
         ctx.set_matrix("deploy[env=prod east]", {"env": "prod east"})
 
 
-# --- §9.5 names ------------------------------------------------------------------------------
+# --- names (docs/variables.md#names-and-ownership) -------------------------------------------
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,7 @@
-"""Variable values, types, rendering, history and the read API of ContextMap (SPEC §2.1, §10.2)."""
+"""Variable values, types, rendering, history and the read API of ContextMap.
+
+See docs/variables.md, docs/api.md.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""DAG building (SPEC §3): reference shapes, levels, traps, serialisation, determinism."""
+"""DAG building: reference shapes, levels, traps, serialisation, determinism.
+
+See docs/workflow-files.md.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Validation errors E1–E8 (SPEC §1.7), with their exact messages, and how they are collected."""
+"""Validation errors E1–E8, with their exact messages, and how they are collected.
+
+See docs/workflow-files.md#validation.
+"""
 
 from __future__ import annotations
 

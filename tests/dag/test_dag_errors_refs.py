@@ -1,4 +1,7 @@
-"""Validation errors E9–E16 (SPEC §1.7, §3.2): references, paths, env, matrix, traps, cycles."""
+"""Validation errors E9–E16: references, paths, env, matrix, traps, cycles.
+
+See docs/workflow-files.md#validation.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Loading workflows by name or by path (SPEC §1.1, §9.1)."""
+"""Loading workflows by name or by path (docs/workflow-files.md#loading-a-workflow)."""
 
 from __future__ import annotations
 

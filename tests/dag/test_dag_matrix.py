@@ -1,4 +1,7 @@
-"""Matrix expansion and bracket selectors (SPEC §1.5, §3.1)."""
+"""Matrix expansion and bracket selectors.
+
+See docs/workflow-files.md#matrix-expansion, docs/executors.md#the-three-modes.
+"""
 
 from __future__ import annotations
 

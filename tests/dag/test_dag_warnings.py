@@ -1,4 +1,7 @@
-"""Validation warnings (SPEC §1.8): reported, and the workflow stays valid."""
+"""Validation warnings: reported, and the workflow stays valid.
+
+See docs/workflow-files.md#validation.
+"""
 
 from __future__ import annotations
 

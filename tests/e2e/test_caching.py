@@ -251,18 +251,45 @@ def test_cached_nodes_show_in_inspect_runs_diff_graph_and_audit(wf: Wf, project:
     assert {e["event_data"]["task_id"] for e in json.loads(out)} == WITH_INPUTS
 
 
-def test_resume_honours_the_cache_for_nodes_it_runs_again(wf: Wf, project: Path) -> None:
+def _failed_at_report(wf: Wf, project: Path) -> str:
+    """A run in which every task with inputs was up to date and report failed; its ID."""
     run(wf)
     broken = BUILD.replace("echo built {{.flavour}}", "test -f fixed && echo built {{.flavour}}")
     (project / "build.toml").write_text(broken)
     failed = run(wf, expect=1)
     assert cached(failed) == WITH_INPUTS
     (project / "fixed").write_text("")
-    code, out, err = wf("resume", failed["run"]["id"], "--json")
+    return str(failed["run"]["id"])
+
+
+def test_resume_honours_the_cache_for_nodes_it_runs_again(wf: Wf, project: Path) -> None:
+    code, out, err = wf("resume", _failed_at_report(wf, project), "--json")
     assert code == 0, err
     data = json.loads(out)
     assert data["run"]["status"] == "success"
     assert {t["task_id"] for t in data["tasks"]} == {"report"}  # nothing else got a row
+
+
+def test_resume_force_ignores_every_cache_record(wf: Wf, project: Path) -> None:
+    code, out, err = wf("resume", _failed_at_report(wf, project), "--json", "--force")
+    assert code == 0, err
+    assert {t["task_id"] for t in json.loads(out)["tasks"]} == ALL
+
+
+def test_resume_force_task_ignores_one_record(wf: Wf, project: Path) -> None:
+    run_id = _failed_at_report(wf, project)
+    code, out, err = wf("resume", run_id, "--json", "--force-task", "gen")
+    assert code == 0, err
+    data = json.loads(out)
+    # gen is forced; compile and link then run because a dependency ran; docs stays cached.
+    assert {t["task_id"] for t in data["tasks"]} == {"gen", "compile", "link", "report"}
+    assert data["run"]["tasks_cached"] == 4 + 1  # the first attempt's four, docs again
+
+
+def test_resume_force_task_names_a_known_task(wf: Wf, project: Path) -> None:
+    code, _, err = wf("resume", _failed_at_report(wf, project), "--force-task", "nope")
+    assert code == 2
+    assert "unknown task nope in --force-task" in err
 
 
 def test_cache_clear_and_health(wf: Wf, project: Path) -> None:
@@ -315,3 +342,25 @@ def test_concurrent_runs_of_one_workflow_keep_the_records_whole(
     )
     data = json.loads(result.stdout)
     assert {t["task_id"] for t in data["cached"]} == WITH_INPUTS
+
+
+def test_a_cached_run_makes_no_log_directories_for_up_to_date_tasks(
+    wf: Wf, workdir: Path, wf_home: Path
+) -> None:
+    """Log directories are made ahead for runs of 16 nodes or more; not for nodes that have
+    a cache record (they are likely up to date and never write a log)."""
+    (workdir / "in.txt").write_text("x\n")
+    lines = ['name = "many"']
+    for i in range(20):
+        lines += [f"[tasks.t{i:02d}]", f'cmd = "cp in.txt out{i:02d}.txt"', 'inputs = ["in.txt"]']
+        lines += [f'outputs = ["out{i:02d}.txt"]']
+    lines += ["[tasks.always]", 'cmd = "true"']
+    (workdir / "many.toml").write_text("\n".join(lines) + "\n")
+    first = json.loads(wf("run", "many.toml", "--json").out)
+    assert len(first["tasks"]) == 21
+    code, out, err = wf("run", "many.toml", "--json", "--force-task", "t03")
+    assert code == 0, err
+    second = json.loads(out)
+    assert {t["task_id"] for t in second["tasks"]} == {"t03", "always"}
+    run_logs = wf_home / "logs" / second["run"]["id"]
+    assert sorted(p.name for p in run_logs.iterdir()) == ["always", "t03"]

@@ -1,4 +1,4 @@
-"""Scheduling guarantees of the three modes (SPEC §4.2), checked from stored start/end times.
+"""Scheduling guarantees of the three modes (docs/executors.md), from stored start/end times.
 
 Guarantees about scheduling alone run through the fake runner (no process start-up noise,
 so the margins can be small); those about processes keep real shells.

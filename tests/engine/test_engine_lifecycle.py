@@ -1,4 +1,7 @@
-"""Node lifecycle (SPEC §4.3, §4.6, §4.7): success, retries, early failures, skips, ignores."""
+"""Node lifecycle: success, retries, early failures, skips, ignores.
+
+See docs/executors.md, docs/workflow-files.md.
+"""
 
 from __future__ import annotations
 
@@ -117,7 +120,7 @@ def test_retry_then_success_records_each_attempt_and_counts_rows(write_dag, engi
     assert [r.state for r in rows] == [TaskStatus.FAILED, TaskStatus.FAILED, TaskStatus.SUCCESS]
     assert [r.exit_code for r in rows] == [1, 1, 0]
     assert all(r.max_retries == 2 for r in rows)
-    # counters count attempt rows, not tasks (SPEC §5.4)
+    # counters count attempt rows, not tasks (docs/storage.md#triggers)
     assert result.run.tasks_failed == 2
     assert result.run.tasks_success == 1
     assert counter.read_text().strip() == "3"

@@ -1,4 +1,7 @@
-"""Registered outputs and logs (SPEC §2.5, §4.5): register, WF_OUTPUT, log streaming and cap."""
+"""Registered outputs and logs: register, WF_OUTPUT, log streaming and cap.
+
+See docs/variables.md, docs/executors.md.
+"""
 
 from __future__ import annotations
 

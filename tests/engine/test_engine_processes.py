@@ -1,4 +1,4 @@
-"""Processes (SPEC §4.4, §4.8): timeouts, cancellation, process-group cleanup, environment."""
+"""Processes (docs/executors.md): timeouts, cancellation, process-group cleanup, environment."""
 
 from __future__ import annotations
 

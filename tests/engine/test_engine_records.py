@@ -1,4 +1,7 @@
-"""What a run records (SPEC §2.6, §4.1, §4.12, §5.4, §9.7): audit, events, snapshots, modes."""
+"""What a run records: audit, events, snapshots, modes.
+
+See docs/storage.md, docs/api.md#follow-progress.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Resume through ``executor.resume`` (SPEC §6.2–6.7)."""
+"""Resume through ``executor.resume`` (docs/resume.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Failure traps, the on_failure_hook and the root cause (SPEC §4.9–4.11)."""
+"""Failure traps, the on_failure_hook and the root cause.
+
+See docs/workflow-files.md#forensic-tasks-and-traps, docs/executors.md.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``wf audit`` (SPEC §7.14): the TIME EVENT DATA table, JSON array, --type filter."""
+"""``wf audit`` (docs/cli.md#wf-audit): the TIME EVENT DATA table, JSON array, --type filter."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``wf diff`` (SPEC §7.15): task and variable comparison, ordering, text and JSON."""
+"""``wf diff`` (docs/cli.md#wf-diff): task and variable comparison, ordering, text and JSON."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``wf export`` (SPEC §7.16): the payload, JSON to stdout or a file, and the tarball."""
+"""``wf export`` (docs/cli.md#wf-export): the payload, JSON to stdout or a file, and the tarball."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``wf health`` (SPEC §7.17): checks, healthy and unhealthy systems, text and JSON."""
+"""``wf health`` (docs/cli.md#wf-health): checks, healthy and unhealthy systems, text and JSON."""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""``wf inspect`` (SPEC §7.12): payload, text sections, JSON shape, prefixes, unknown runs."""
+"""``wf inspect``: payload, text sections, JSON shape, prefixes, unknown runs.
+
+See docs/cli.md#wf-inspect.
+"""
 
 from __future__ import annotations
 

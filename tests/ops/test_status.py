@@ -1,4 +1,4 @@
-"""``wf status`` (SPEC §7.13): one view of a finished run, refreshes of a running one."""
+"""``wf status`` (docs/cli.md#wf-status): one view of a finished run, refreshes of a running one."""
 
 from __future__ import annotations
 

@@ -1,10 +1,11 @@
 """Environment faults: unwritable logs, full disks, a locked, corrupt or missing database, and a
 workflow file that disappeared before a resume.
 
-Every case ends with a clear ``Error:`` line, a documented exit code (SPEC §7.1), no traceback,
-and a database that passes ``PRAGMA quick_check`` with no run left ``running``. We run as root
-in CI, where permission bits do not stop writes, so unwritable paths are built from a path
-below a regular file (ENOTDIR) or a read-only tmpfs (EROFS); full disks are tiny tmpfs mounts.
+Every case ends with a clear ``Error:`` line, a documented exit code (docs/cli.md#global-options),
+no traceback, and a database that passes ``PRAGMA quick_check`` with no run left ``running``.
+We run as root in CI, where permission bits do not stop writes, so unwritable paths are built
+from a path below a regular file (ENOTDIR) or a read-only tmpfs (EROFS); full disks are tiny
+tmpfs mounts.
 """
 
 from __future__ import annotations
@@ -355,10 +356,11 @@ def test_a_corrupt_database_gives_a_clear_error_everywhere(
 def test_resume_after_the_workflow_file_changed_underneath(
     tmp_path: Path, home: Path, damage: str
 ) -> None:
-    """SPEC §6.3 and §7.7: reload errors abort the resume before the claim.
+    """Reload errors abort the resume before the claim (docs/resume.md#what-a-resume-does).
 
-    A file that is gone is "workflow not found" (a command error, exit 1, SPEC §7.1); a file
-    that no longer parses is an invalid workflow (exit 2). Either way the run is not claimed.
+    A file that is gone is "workflow not found" (a command error, exit 1,
+    docs/cli.md#global-options); a file that no longer parses is an invalid workflow (exit 2).
+    Either way the run is not claimed.
     """
     workflow = tmp_path / "small.toml"
     workflow.write_text(FAILING)

@@ -5,7 +5,7 @@ Library-level properties (random conditions, templates and TOML documents raise 
 errors) live in tests/contextmap and tests/dag; here the same kinds of input go through
 ``wf.cli.main(argv)``: mutated copies of the shipped examples, ``if`` conditions and templates
 in real runs, ``--var`` names and values, and whole argument vectors. Every exit code must be
-0, 1 or 2 (SPEC §7.1), and every failure must print an ``Error:`` line.
+0, 1 or 2 (docs/cli.md#global-options), and every failure must print an ``Error:`` line.
 
 Fast mode uses fixed examples (``derandomize``) and modest counts; ``WF_SOAK=1`` draws fresh
 random examples, many more of them.
@@ -305,7 +305,7 @@ def test_fuzzed_var_names_are_accepted_or_rejected_as_usage_errors(
     check(*planned, allowed=(0, 2))
     from wf.security import validate_variable_name
 
-    name = f"{key}={value}".split("=", 1)[0]  # split at the first "=" (SPEC §7.6)
+    name = f"{key}={value}".split("=", 1)[0]  # split at the first "=" (docs/cli.md#wf-run)
     try:
         validate_variable_name(name)
         valid = name not in RESERVED_NAMES and no_surrogates(key + value)

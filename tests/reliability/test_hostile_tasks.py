@@ -1,4 +1,4 @@
-"""Hostile tasks (SPEC §4.4, §4.5, §4.8): processes that fight the runner.
+"""Hostile tasks (docs/executors.md): processes that fight the runner.
 
 TERM-ignoring tasks are killed after the grace period; background children are killed with
 their group; a process that moves itself into another session (``setsid``) is still found and
@@ -32,7 +32,10 @@ MiB = 1024 * 1024
 
 
 def marker(cap: int) -> bytes:
-    """The line wf appends when an attempt reaches the log cap (SPEC §4.5)."""
+    """The line wf appends when an attempt reaches the log cap.
+
+    See docs/executors.md#how-a-task-runs.
+    """
     return (
         f"\n[wf] log limit of {cap} bytes reached; further output of this attempt is discarded\n"
     ).encode()
@@ -106,7 +109,8 @@ def test_background_children_do_not_outlive_their_attempt(
     assert result.row("parent")["state"] == "success"
     wait_pids = read_pids(pidfile)
     assert wait_pids
-    # The attempt ended only after its whole group was gone (SPEC §4.5 cleanup).
+    # The attempt ended only after its whole group was gone
+    # (docs/executors.md#the-termination-sequence).
     assert not [p for p in wait_pids if task_alive(p)], f"{case}: children outlived the attempt"
     record("hostile", case=f"background children: {case}", held=True)
 

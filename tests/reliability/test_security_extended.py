@@ -1,4 +1,4 @@
-"""SPEC §9 at the command line, beyond tests/test_security.py: template directives in every
+"""Security rules at the command line, beyond tests/test_security.py: template directives in every
 field, ownership isolation, the append-only audit trail, file modes under a hostile umask,
 literal SQL input, no network, and secrets that never show up in an error about something else.
 """
@@ -26,7 +26,7 @@ def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
-# -- §9.4 template injection, in every interpolated field ------------------------------------------
+# -- template injection, in every interpolated field (docs/variables.md) -------------------------
 class TestTemplateDirectives:
     DIRECTIVES: ClassVar[list[str]] = [
         "{{range .}}leak{{end}}",
@@ -88,7 +88,7 @@ class TestTemplateDirectives:
         assert SECRET not in text
 
 
-# -- §9.6 ownership isolation ----------------------------------------------------------------------
+# -- ownership isolation (docs/variables.md#names-and-ownership) ---------------------------------
 class TestOwnership:
     def test_a_task_cannot_overwrite_another_tasks_variable(self, run_flow: RunFlow) -> None:
         result = run_flow(
@@ -152,7 +152,7 @@ class TestOwnership:
         record("security", case=f"ownership: reserved name {name} refused to a task", held=True)
 
 
-# -- §5.4 / §9.7 the audit trail is append-only ----------------------------------------------------
+# -- the audit trail is append-only (docs/storage.md#triggers) -----------------------------------
 def test_the_audit_trail_of_a_real_run_refuses_update_and_delete(
     run_flow: RunFlow, wf: Wf, wf_home: Path
 ) -> None:
@@ -182,7 +182,7 @@ def test_the_audit_trail_of_a_real_run_refuses_update_and_delete(
     record("security", case="audit trail refuses UPDATE/DELETE after a real run", held=True)
 
 
-# -- §9.7 file modes, even with umask 000 ----------------------------------------------------------
+# -- file modes, even with umask 000 (docs/configuration.md#paths) -------------------------------
 @pytest.fixture
 def open_umask() -> Iterator[None]:
     previous = os.umask(0)
@@ -266,7 +266,7 @@ def test_shared_files_are_0644_and_their_directories_0755_whatever_the_umask(
     record("security", case=f"shared and private modes with umask {umask:03o}", held=True)
 
 
-# -- §9.7 SQL is parameterised; prefixes and filters are literal -----------------------------------
+# -- SQL is parameterised; prefixes and filters are literal ---------------------------------------
 @pytest.mark.parametrize(
     "args",
     [
@@ -296,7 +296,7 @@ def test_sql_metacharacters_in_filters_and_ids_match_literally(
     record("security", case=f"SQL metacharacters, literal: wf {' '.join(args)}", held=True)
 
 
-# -- §9.7 no network -------------------------------------------------------------------------------
+# -- no network ----------------------------------------------------------------------------------
 @pytest.fixture
 def no_network(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     attempts: list[str] = []

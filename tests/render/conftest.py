@@ -1,4 +1,4 @@
-"""Hand-built DAGs of the SPEC §3.1 reference shapes, independent of the parser."""
+"""Hand-built DAGs of reference shapes (chain, fan-out, diamond, …), independent of the parser."""
 
 from __future__ import annotations
 
@@ -24,7 +24,10 @@ def build(
     triggers: Sequence[Trigger] = (),
     description: str = "",
 ) -> DAG:
-    """A DAG built as SPEC §3.1 says; a spec is a dependency list or TaskDefinition kwargs."""
+    """A DAG built by hand (levels as in docs/executors.md); a spec is a dependency list or kwargs.
+
+    The kwargs are those of ``TaskDefinition``.
+    """
     definitions: dict[str, TaskDefinition] = {}
     for task_id, spec in tasks.items():
         kwargs: dict[str, Any] = (
@@ -197,7 +200,7 @@ def make_layered() -> Callable[..., DAG]:
 
 @pytest.fixture(params=sorted(SHAPES))
 def shape(request: pytest.FixtureRequest) -> DAG:
-    """Each SPEC §3.1 reference shape in turn (plus matrix, conditional and global trap)."""
+    """Each reference shape in turn (plus matrix, conditional and global trap)."""
     return SHAPES[request.param]()
 
 

@@ -1,4 +1,7 @@
-"""Health helpers (SPEC §5.5, §7.17): success rate, stale runs, size, integrity."""
+"""Health helpers: success rate, stale runs, size, integrity.
+
+See docs/storage.md#reads-and-health, docs/cli.md#wf-health.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Ownership: resume claims (SPEC §6.2), heartbeats, and the interruption sweep (SPEC §6.1)."""
+"""Ownership: resume claims, heartbeats, and the interruption sweep (docs/resume.md)."""
 
 from __future__ import annotations
 

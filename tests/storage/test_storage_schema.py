@@ -1,4 +1,4 @@
-"""Schema, migrations, file modes and pragmas of the store (SPEC §5.1, §5.3, §5.4)."""
+"""Schema, migrations, file modes and pragmas of the store (docs/storage.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Task executions: attempt rows, counter triggers (SPEC §5.4), latest rows and listing."""
+"""Task executions: attempt rows, counter triggers, latest rows and listing.
+
+See docs/storage.md#triggers.
+"""
 
 from __future__ import annotations
 

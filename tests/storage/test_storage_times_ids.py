@@ -1,4 +1,4 @@
-"""Stored time format and run IDs (SPEC §5.2)."""
+"""Stored time format and run IDs (docs/storage.md#run-ids-and-times)."""
 
 from __future__ import annotations
 

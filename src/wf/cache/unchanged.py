@@ -31,16 +31,16 @@ def identity_digest(
     """The digest of (path, identity) pairs, each list sorted by path: per list, its
     length, its paths joined by NUL (no path contains one) and its numbers as 64-bit
     integers (their decimal text for a number that does not fit, tagged apart)."""
-    digest = hashlib.sha256()
+    parts: list[bytes] = []
     for pairs in (inputs, outputs):
-        digest.update(b"%d\n" % len(pairs))
-        digest.update("\x00".join([p for p, _ in pairs]).encode("utf-8", "surrogateescape"))
         numbers = [n for _, ident in pairs for n in ident]
         try:
-            digest.update(b"\nq" + struct.pack(f"<{len(numbers)}q", *numbers))
+            packed = b"q" + struct.pack(f"<{len(numbers)}q", *numbers)
         except struct.error:
-            digest.update(b"\nr" + repr(numbers).encode())
-    return digest.hexdigest()
+            packed = b"r" + repr(numbers).encode()
+        paths = "\x00".join([p for p, _ in pairs]).encode("utf-8", "surrogateescape")
+        parts += (b"%d\n" % len(pairs), paths, b"\n", packed)
+    return hashlib.sha256(b"".join(parts)).hexdigest()
 
 
 def manifest_identities(

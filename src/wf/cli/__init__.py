@@ -1,4 +1,4 @@
-"""The wf command line: thin adapters over the library (SPEC §7)."""
+"""The wf command line: thin adapters over the library (docs/cli.md)."""
 
 from __future__ import annotations
 

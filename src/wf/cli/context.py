@@ -17,7 +17,7 @@ _LEVELS = {"debug": 10, "info": 20, "warn": 30, "error": 40}
 
 
 class _DiagnosticHandler(logging.Handler):
-    """Library log records as ``warning: …`` lines on stderr (SPEC §7.1)."""
+    """Library log records as ``warning: …`` lines on stderr (docs/cli.md#global-options)."""
 
     def emit(self, record: logging.LogRecord) -> None:
         label = {"WARNING": "warning", "CRITICAL": "error"}.get(
@@ -88,7 +88,10 @@ class AppContext:
             click.echo(f"{label}: {message}", err=True)
 
     def store(self, *, sweep: bool = True) -> Store:
-        """Open the database (once) and sweep for interrupted runs (SPEC §6.1)."""
+        """Open the database (once) and sweep for interrupted runs.
+
+        See docs/resume.md#interruption-detection.
+        """
         if self._store is None:
             from wf.storage import Store
 

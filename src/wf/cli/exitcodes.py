@@ -1,4 +1,7 @@
-"""Exit codes and the one mapping from wf errors to messages and exit codes (SPEC §7.1)."""
+"""Exit codes and the one mapping from wf errors to messages and exit codes.
+
+See docs/cli.md#global-options.
+"""
 
 from __future__ import annotations
 
@@ -23,7 +26,8 @@ def classify(exc: BaseException) -> tuple[ExitCode, list[str]]:
     from wf.secrets import SecretError
 
     if isinstance(exc, WorkflowNotFoundError):
-        # A missing file is a command error (exit 1), not an invalid definition (SPEC §7.1).
+        # A missing file is a command error (exit 1), not an invalid definition
+        # (docs/cli.md#global-options).
         return ExitCode.FAILURE, [f"Error: {e}" for e in exc.errors or [str(exc)]]
     if isinstance(exc, WorkflowError):
         if exc.errors:

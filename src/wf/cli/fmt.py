@@ -1,4 +1,7 @@
-"""Terminal conventions of SPEC §7.2: symbols, colour, durations, dates and plain tables."""
+"""Terminal conventions: symbols, colour, durations, dates and plain tables.
+
+See docs/cli.md#global-options.
+"""
 
 from __future__ import annotations
 
@@ -119,12 +122,15 @@ class Style:
         return self.paint(f"{self.sym(icon)} {label}", colour)
 
     def task_icon(self, state: str) -> str:
-        """The §7.2 icon of a task state."""
+        """The icon of a task state (docs/cli.md#wf-run)."""
         return self.sym(_TASK_ICON.get(state, "pending"))
 
 
 def table_duration(ms: int | float | None) -> str:
-    """``-`` when unknown, else ``1h 2m 3s``, ``2m 3s`` or ``12.3s`` (SPEC §7.2)."""
+    """``-`` when unknown, else ``1h 2m 3s``, ``2m 3s`` or ``12.3s``.
+
+    See docs/cli.md#global-options.
+    """
     if ms is None:
         return "-"
     seconds = ms / 1000.0

@@ -1,4 +1,7 @@
-"""Run progress on the terminal (SPEC §7.3): plain event lines, or a live status area on a TTY."""
+"""Run progress on the terminal: plain event lines, or a live status area on a TTY.
+
+See docs/cli.md#wf-run.
+"""
 
 from __future__ import annotations
 
@@ -76,7 +79,7 @@ class PlainProgress:
     # -- formatting ----------------------------------------------------------------------
     @staticmethod
     def _label(event: ProgressEvent, verb: str = "") -> str:
-        """``verb name`` padded to 24 columns, then a space (SPEC §7.3)."""
+        """``verb name`` padded to 24 columns, then a space (docs/cli.md#wf-run)."""
         name = event.task_name or event.task_id or ""
         return (f"{verb} {name}" if verb else name).ljust(NAME_WIDTH) + " "
 

@@ -220,7 +220,10 @@ def report_run(
     *,
     as_json: bool,
 ) -> int:
-    """Print the result (or JSON), the failure summary, and return the exit code (SPEC §7.3)."""
+    """Print the result (or JSON), the failure summary, and return the exit code.
+
+    See docs/cli.md#wf-run.
+    """
     latest = {te.task_id: te for te in store.latest_task_executions(run.id) if not te.is_forensic}
     hits = store.list_cache_hits(run.id) if run.tasks_cached else []
     cached = {hit.task_id for hit in hits}

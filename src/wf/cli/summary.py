@@ -1,4 +1,7 @@
-"""The result block and failure summary printed after ``wf run`` and ``wf resume`` (SPEC §7.3)."""
+"""The result block and failure summary printed after ``wf run`` and ``wf resume``.
+
+See docs/cli.md#wf-run.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""The run's variable registry: variables, ownership, interpolation and conditions (SPEC §2)."""
+"""The run's variable registry: variables, ownership, interpolation and conditions.
+
+See docs/variables.md.
+"""
 
 from wf.contextmap.api import interpolate
 from wf.contextmap.condition import condition_names, parse_condition

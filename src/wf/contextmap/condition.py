@@ -1,7 +1,8 @@
-"""The ``if`` language of SPEC §2.4: tokenizer, recursive-descent parser and evaluator.
+"""The ``if`` language: tokenizer, recursive-descent parser and evaluator.
 
-Nothing here ever calls ``eval``. Parsing is pure and cached; evaluation takes a resolver that
-maps an identifier to its rendered text (or None when it is undefined).
+The language is described in docs/variables.md#conditions-if. Nothing here ever calls
+``eval``. Parsing is pure and cached; evaluation takes a resolver that maps an identifier to
+its rendered text (or None when it is undefined).
 """
 
 from __future__ import annotations

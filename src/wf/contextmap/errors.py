@@ -1,4 +1,7 @@
-"""Errors of the context map: ownership, read-only, undefined names, bad conditions (SPEC §10.2)."""
+"""Errors of the context map: ownership, read-only, undefined names, bad conditions.
+
+See docs/api.md#variables-and-interpolation.
+"""
 
 from __future__ import annotations
 
@@ -27,7 +30,10 @@ class ReadOnlyError(ContextMapError):
 
 
 class InvalidVariableError(ContextMapError, ValueError):
-    """A variable name broke §9.5, or its value has an unsupported type."""
+    """A variable name broke the name rule, or its value has an unsupported type.
+
+    See docs/variables.md#names-and-ownership.
+    """
 
 
 class UndefinedVariableError(ContextMapError):

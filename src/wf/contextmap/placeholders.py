@@ -1,4 +1,7 @@
-"""Single-pass ``{{.NAME}}`` substitution (SPEC §2.3); no other template syntax exists."""
+"""Single-pass ``{{.NAME}}`` substitution; no other template syntax exists.
+
+See docs/variables.md#interpolation-name.
+"""
 
 from __future__ import annotations
 

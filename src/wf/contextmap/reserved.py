@@ -1,4 +1,7 @@
-"""Reserved owners and variable names that only wf itself may use (SPEC §2.2)."""
+"""Reserved owners and variable names that only wf itself may use.
+
+See docs/variables.md#names-and-ownership.
+"""
 
 from __future__ import annotations
 
@@ -22,4 +25,7 @@ GLOBAL_FORENSIC_OWNER = "__global_forensic__"
 RESERVED_OWNERS = frozenset({RUNTIME_OWNER, FORENSIC_OWNER, GLOBAL_FORENSIC_OWNER})
 
 RESERVED_NAMES = frozenset({"failed_task", "failed_dag", "error_message"})
-"""Names only wf sets (§4.9): rejected as register names, WF_OUTPUT keys and --var names."""
+"""Names only wf sets: rejected as register names, WF_OUTPUT keys and --var names.
+
+See docs/workflow-files.md#forensic-tasks-and-traps.
+"""

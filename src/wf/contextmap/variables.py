@@ -1,4 +1,7 @@
-"""Variables, their history and the thread-safe ContextMap that enforces ownership (SPEC §2.1)."""
+"""Variables, their history and the thread-safe ContextMap that enforces ownership.
+
+See docs/variables.md#names-and-ownership.
+"""
 
 from __future__ import annotations
 
@@ -59,8 +62,9 @@ def _normalize(name: str, value: object) -> tuple[VarValue, VariableType]:
 
 
 def render_value(value: VarValue) -> str:
-    """Render a value as text (SPEC §2.3): strings verbatim, ints in decimal,
-    floats in shortest round-trip form (``0.5``, ``1e-05``), bools as ``true``/``false``.
+    """Render a value as text (docs/variables.md#interpolation-name): strings verbatim, ints
+    in decimal, floats in shortest round-trip form (``0.5``, ``1e-05``), bools as
+    ``true``/``false``.
     """
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -285,14 +289,17 @@ class ContextMap:
         return resolve
 
     def interpolate(self, template: str, *, task_id: str | None = None) -> str:
-        """Substitute ``{{.NAME}}`` in TEMPLATE (SPEC §2.3); raises UndefinedVariableError."""
+        """Substitute ``{{.NAME}}`` in TEMPLATE; raises UndefinedVariableError.
+
+        See docs/variables.md#interpolation-name.
+        """
         if "{{." not in template:
             return template
         with self._lock:
             return substitute(template, self._resolve_text(task_id))
 
     def eval_condition(self, expr: str, *, task_id: str | None = None) -> bool:
-        """Evaluate the ``if`` expression EXPR (SPEC §2.4).
+        """Evaluate the ``if`` expression EXPR (docs/variables.md#conditions-if).
 
         Raises ConditionError for a syntax error and UndefinedVariableError
         ('undefined variable "NAME" in condition') when any identifier is not set.

@@ -1,4 +1,7 @@
-"""Workflow definitions and their DAG: parsing, validation and graph building (SPEC §1, §3)."""
+"""Workflow definitions and their DAG: parsing, validation and graph building.
+
+See docs/workflow-files.md.
+"""
 
 from wf.dag.build import build_dag, load_dag
 from wf.dag.duration import DurationError, format_duration, parse_duration

@@ -1,4 +1,7 @@
-"""Building the DAG of SPEC §3 from a parsed definition, and loading one in a single step."""
+"""Building the DAG from a parsed definition, and loading one in a single step.
+
+See docs/workflow-files.md.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +17,9 @@ __all__ = ["build_dag", "load_dag"]
 
 
 def build_dag(definition: WorkflowDefinition) -> DAG:
-    """Expand, link and level DEFINITION; raise WorkflowError with the §3.2 messages.
+    """Expand, link and level DEFINITION; raise WorkflowError with the build errors.
+
+    The errors are listed in docs/workflow-files.md#validation.
 
     A definition that already carries errors is refused with those errors.
     """
@@ -35,7 +40,9 @@ def load_dag(
     workflows_dir: str | os.PathLike[str] | None = None,
     pools: Mapping[str, int] | None = None,
 ) -> DAG:
-    """Parse SOURCE (a workflow name or path, SPEC §1.1), then build its DAG.
+    """Parse SOURCE (a workflow name or path), then build its DAG.
+
+    SOURCE is found as docs/workflow-files.md#loading-a-workflow describes.
 
     ``pools`` are the config's default pools (None: read them from the configured home, only
     if a task needs one).

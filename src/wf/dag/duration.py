@@ -1,4 +1,7 @@
-"""Durations of SPEC §1.4 (re-exported from ``wf.durations``, which has no package imports)."""
+"""Durations, re-exported from ``wf.durations`` (no package imports).
+
+See docs/workflow-files.md#durations.
+"""
 
 from wf.durations import DurationError, format_duration, parse_duration
 

@@ -1,4 +1,7 @@
-"""Nodes and edges of SPEC §3.1: expansion, ``depends_on`` resolution, trap checks, levels."""
+"""Nodes and edges: expansion, ``depends_on`` resolution, trap checks, levels.
+
+See docs/executors.md.
+"""
 
 from __future__ import annotations
 
@@ -25,7 +28,7 @@ class Graph:
 
 
 def analyse(definition: WorkflowDefinition, *, unusable: Collection[str] = ()) -> Graph:
-    """Expand, link and level the normal tasks of DEFINITION, collecting §3.2 errors.
+    """Expand, link and level the normal tasks of DEFINITION, collecting build errors.
 
     References to a task in UNUSABLE (one whose table or matrix was invalid) are skipped,
     so that a single mistake is not reported again as a dependency error. The work is linear

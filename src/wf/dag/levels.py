@@ -1,4 +1,7 @@
-"""Levels of SPEC §3.1 with Kahn's algorithm, and a deterministic cycle path when there are none."""
+"""Levels with Kahn's algorithm, and a deterministic cycle path if there are none.
+
+See docs/executors.md.
+"""
 
 from __future__ import annotations
 

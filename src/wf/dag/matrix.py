@@ -1,4 +1,7 @@
-"""Matrix tables of SPEC §1.5: validation, expansion into node IDs, and bracket selectors."""
+"""Matrix tables: validation, expansion into node IDs, and bracket selectors.
+
+See docs/workflow-files.md#matrix-expansion.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Data classes of the workflow model: definitions as parsed, and the built DAG (SPEC §10.1)."""
+"""Data classes of the workflow model: definitions as parsed, and the built DAG.
+
+See docs/api.md#build-a-workflow.
+"""
 
 from __future__ import annotations
 
@@ -197,11 +200,14 @@ class DAG:
     source: str = field(default="", repr=False)
 
     def sequential_order(self) -> list[str]:
-        """Level 0 to N, ascending node IDs inside each level (SPEC §3.2)."""
+        """Level 0 to N, ascending node IDs inside each level.
+
+        See docs/executors.md#the-three-modes.
+        """
         return [node_id for level in self.levels for node_id in level]
 
     def to_dict(self) -> dict[str, Any]:
-        """The ``dag_cache.dag_json`` object of SPEC §3.2."""
+        """The ``dag_cache.dag_json`` object (docs/json.md#wf-inspect---json)."""
         out: dict[str, Any] = {
             "name": self.name,
             "file_path": self.file_path,

@@ -1,4 +1,7 @@
-"""Parsing and validating workflow files (SPEC §1): every error and warning, collected at once."""
+"""Parsing and validating workflow files: every error and warning, collected at once.
+
+See docs/workflow-files.md.
+"""
 
 from __future__ import annotations
 
@@ -40,7 +43,9 @@ def parse_workflow(
     workflows_dir: str | os.PathLike[str] | None = None,
     pools: Mapping[str, int] | None = None,
 ) -> WorkflowDefinition:
-    """Load SOURCE, a workflow name or path (SPEC §1.1), and validate it.
+    """Load SOURCE, a workflow name or path, and validate it.
+
+    SOURCE is found as docs/workflow-files.md#loading-a-workflow describes.
 
     ``workflows_dir=None`` means the configured directory, and ``pools=None`` the configured
     default pools (read only when a task names a pool the workflow does not declare). Raises
@@ -52,7 +57,10 @@ def parse_workflow(
 def parse_workflow_text(
     text: str, *, name: str, file_path: str = "", pools: Mapping[str, int] | None = None
 ) -> WorkflowDefinition:
-    """Validate workflow TOML TEXT; NAME stands for the file stem (SPEC §1.1 rule 5)."""
+    """Validate workflow TOML TEXT; NAME stands for the file stem.
+
+    See docs/workflow-files.md#loading-a-workflow.
+    """
     return analyse_workflow_text(text, name=name, file_path=file_path, pools=pools)[0]
 
 
@@ -247,7 +255,10 @@ def _string(document: dict[str, Any], key: str, report: Report) -> str:
 
 
 def _workflow_name(document: dict[str, Any], stem: str, report: Report) -> str:
-    """The ``name`` key, else the file stem; both must pass SPEC §9.1."""
+    """The ``name`` key, else the file stem; both must pass the name rule.
+
+    See docs/workflow-files.md#loading-a-workflow.
+    """
     if "name" not in document:
         if not _valid_name(stem):
             suggestion = _NOT_IN_NAME_RE.sub("-", stem).strip("-")[:128] or "my-workflow"

@@ -1,4 +1,7 @@
-"""Finding and reading a workflow file by name or by path (SPEC §1.1 rules 1–3)."""
+"""Finding and reading a workflow file by name or by path.
+
+See docs/workflow-files.md#loading-a-workflow.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""One ``[tasks.<id>]`` table of SPEC §1.3: key and type checks, defaults, and task warnings."""
+"""One ``[tasks.<id>]`` table: key and type checks, defaults, and task warnings.
+
+See docs/workflow-files.md#task-level-keys.
+"""
 
 from __future__ import annotations
 
@@ -23,7 +26,7 @@ __all__ = ["TASK_KEYS", "parse_task"]
 
 TASK_KEYS = names(TASK_TABLE)
 _TASK_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,128}")
-# The placeholder form of SPEC §2.3; text outside it is literal.
+# The placeholder form (docs/variables.md#interpolation-name); text outside it is literal.
 _PLACEHOLDER_RE = re.compile(r"\{\{\.[A-Za-z0-9_.+\-\[\]=,]+\}\}")
 
 MAX_QUIET_RETRIES = 10
@@ -305,7 +308,10 @@ class _TaskReader:
         return out
 
     def retry_warnings(self) -> None:
-        """The §1.8 retry warnings, once every retry key has been read."""
+        """The retry warnings, once every retry key has been read.
+
+        See docs/workflow-files.md#validation.
+        """
         task = self.task
         if task.retries > MAX_QUIET_RETRIES:
             self.warn(f"retries = {task.retries} is more than {MAX_QUIET_RETRIES}")

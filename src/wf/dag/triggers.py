@@ -1,4 +1,7 @@
-"""The workflow's ``triggers`` array (SPEC §1.2): declared and validated, never executed."""
+"""The workflow's ``triggers`` array: declared and validated, never executed.
+
+See docs/workflow-files.md#triggers.
+"""
 
 from __future__ import annotations
 

@@ -83,7 +83,10 @@ def remove_stale(*paths: str) -> None:
 
 
 def start_failure(exc: OSError) -> AttemptResult:
-    """An attempt whose log directory or files cannot be created (SPEC §4.4 error text)."""
+    """An attempt whose log directory or files cannot be created.
+
+    See docs/executors.md#how-a-task-runs.
+    """
     reason = exc.strerror or str(exc)
     if exc.filename:
         reason += f": {exc.filename}"

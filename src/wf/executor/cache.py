@@ -486,6 +486,24 @@ def record_success(rs: RunState, node_id: str) -> None:
     rs.writer.submit(write)
 
 
+def log_dir_nodes(rs: RunState, nodes: list[str]) -> list[str]:
+    """The NODES whose log directories are worth making ahead (``wf.executor.logdirs``):
+    all but those with a cache record, which are likely up to date and then never write a
+    log (a cached run would otherwise leave an empty directory per node)."""
+    cache = rs.cache
+    if cache is None or cache.options.force:
+        return nodes
+    heads = cache.heads
+    forced = cache.options.force_tasks
+    return [
+        n
+        for n in nodes
+        if n not in heads
+        or n in forced
+        or (n in rs.dag.nodes and rs.dag.nodes[n].task.id in forced)
+    ]
+
+
 def make_run_cache(store: Store, dag: DAG, options: CacheOptions | None) -> RunCache:
     """The run's cache (its records are read when the first node with inputs needs them)."""
     return RunCache(store, dag.name, options)

@@ -286,7 +286,7 @@ class EngineLoop:
 
 
 def root_cause(rs: RunState) -> NodeResult | None:
-    """The non-ignored final failure that ended first (SPEC §4.11)."""
+    """The non-ignored final failure that ended first (docs/cli.md#wf-run)."""
     failures = [r for r in rs.results.values() if r.fails_run]
     if not failures:
         return None
@@ -322,7 +322,10 @@ def decide_outcome(rs: RunState, scheduled: list[str]) -> tuple[RunStatus, str |
 def run_global_trap(
     rs: RunState, failed_task: str | None, error: str, session: RunnerSession
 ) -> None:
-    """Fire the workflow's global trap after the run is determined failed (SPEC §4.9)."""
+    """Fire the workflow's global trap after the run is determined failed.
+
+    See docs/workflow-files.md#forensic-tasks-and-traps.
+    """
     trap = rs.dag.global_trap
     if trap is None or rs.run_cancel.is_set() or not rs.claim_trap(GLOBAL_TRAP_ID):
         return
@@ -340,7 +343,9 @@ def run_global_trap(
 
 @contextlib.contextmanager
 def _watch_external(rs: RunState) -> Iterator[None]:
-    """Keep applying the cancel event and deadline while the global trap runs (SPEC §4.9).
+    """Keep applying the cancel event and deadline while the global trap runs.
+
+    See docs/workflow-files.md#forensic-tasks-and-traps.
 
     The scheduler loop, which normally does this, has already returned.
     """
@@ -374,7 +379,10 @@ def finish_run(
     *,
     warn: Callable[[str], None] | None = None,
 ) -> Run:
-    """§4.1 steps 7–10: global trap, final snapshot, run row, records, hook."""
+    """The end of a run: global trap, final snapshot, run row, records, hook.
+
+    See docs/architecture.md.
+    """
     if status is RunStatus.FAILED:
         run_global_trap(rs, failed_task, error or "", session)
     rs.snapshot("final", full=True)

@@ -1,4 +1,7 @@
-"""Progress events (SPEC §4.12) and their in-order delivery on a dedicated thread."""
+"""Progress events and their in-order delivery on a dedicated thread.
+
+See docs/api.md#follow-progress.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The three public executors (SPEC §10.4): one engine, three scheduling policies."""
+"""The three public executors (docs/api.md#run-it): one engine, three scheduling policies."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 from wf.contextmap import ContextMap
 from wf.dag.model import DAG
-from wf.executor.cache import CacheOptions
+from wf.executor.cache import CacheOptions, log_dir_nodes
 from wf.executor.engine import (
     ExternalCancel,
     decide_outcome,
@@ -142,7 +142,7 @@ class _EngineExecutor:
         timeout: float | None = None,
         secrets: Secrets | None = None,
     ) -> Run:
-        """Run DAG to a terminal state and return the final run row (SPEC §4.1).
+        """Run DAG to a terminal state and return the final run row (docs/architecture.md#one-run).
 
         SECRETS (docs/secrets.md) holds the values of the workflow's declared secrets (those
         missing are read from the environment) and the secret variables (``--secret``).
@@ -178,7 +178,7 @@ class _EngineExecutor:
         # The opening records (run_started or run_resumed, the first checkpoint) go on record
         # before any task starts: a run killed in its first milliseconds still has them.
         rs.writer.flush()
-        reap = prepare_log_dirs(rs.run_log_dir, nodes)
+        reap = prepare_log_dirs(rs.run_log_dir, log_dir_nodes(rs, nodes))
         try:
             external = ExternalCancel(rs.run_cancel, cancel, timeout)
             schedule(rs, policy, self.workers_for(session), external, session)
@@ -201,7 +201,10 @@ class _EngineExecutor:
         rerun: list[str] | None = None,
         secrets: Secrets | None = None,
     ) -> Run:
-        """Resume a failed, cancelled or interrupted run in this executor's mode (SPEC §6)."""
+        """Resume a failed, cancelled or interrupted run in this executor's mode.
+
+        See docs/resume.md.
+        """
         from wf.executor.resume import resume_run
 
         return resume_run(

@@ -1,4 +1,7 @@
-"""Node fingerprints (SPEC §6.4): what decides whether a resume may reuse a success."""
+"""Node fingerprints: what decides whether a resume may reuse a success.
+
+See docs/resume.md#fingerprints.
+"""
 
 from __future__ import annotations
 

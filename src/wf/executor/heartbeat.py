@@ -1,4 +1,7 @@
-"""The owner heartbeat (SPEC §4.13): refresh ``heartbeat_at`` every 2 s while a run is live."""
+"""The owner heartbeat: refresh ``heartbeat_at`` every 2 s while a run is live.
+
+See docs/resume.md#interruption-detection.
+"""
 
 from __future__ import annotations
 

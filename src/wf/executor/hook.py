@@ -1,4 +1,7 @@
-"""The ``on_failure_hook`` (SPEC §4.10): a shell command run after a run fails."""
+"""The ``on_failure_hook``: a shell command run after a run fails.
+
+See docs/executors.md#on_failure_hook.
+"""
 
 from __future__ import annotations
 

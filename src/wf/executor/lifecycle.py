@@ -87,7 +87,7 @@ def _decide_cache(
 
 
 def _resume_reason(rs: RunState, spec: NodeSpec) -> str | None:
-    """Why the node runs on resume, or None to reuse it (SPEC §6.5)."""
+    """Why the node runs on resume, or None to reuse it (docs/resume.md#what-a-resume-does)."""
     if spec.node_id in rs.forced:
         return f"forced by --{rs.forced_by}"
     prev = rs.previous.get(spec.node_id)

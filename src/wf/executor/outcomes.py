@@ -104,7 +104,7 @@ def early_failure(
 ) -> Steps[NodeResult]:
     now = now_utc()
     row = base_row(rs, spec, rs.next_attempt(spec.node_id))
-    with contextlib.suppress(EarlyFailure):  # §4.6: the command interpolated if possible
+    with contextlib.suppress(EarlyFailure):  # record the interpolated command if possible
         row.command = interpolate(rs, spec, spec.task.cmd, "cmd")
     row.state = TaskStatus.FAILED
     row.condition_result = condition_result
@@ -206,7 +206,10 @@ def cancelled(
 
 
 def final_failure(rs: RunState, spec: NodeSpec, result: NodeResult) -> Steps[NodeResult]:
-    """§4.6: fail-fast first, then the task-level trap, then the task_failed records."""
+    """Fail-fast first, then the task-level trap, then the task_failed records.
+
+    See docs/executors.md#the-three-modes and docs/workflow-files.md#forensic-tasks-and-traps.
+    """
     task = spec.task
     if not spec.is_forensic and not result.ignored and rs.on_final_failure is not None:
         rs.on_final_failure(spec.node_id)

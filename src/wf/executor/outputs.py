@@ -1,4 +1,7 @@
-"""Registered outputs (SPEC §2.5): the ``register`` line and the ``WF_OUTPUT`` side channel."""
+"""Registered outputs: the ``register`` line and the ``WF_OUTPUT`` side channel.
+
+See docs/variables.md#wf_output.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Scheduler policies (SPEC §4.2): which ready nodes may start now. Pure: no I/O, no clock.
+"""Scheduler policies (docs/executors.md): which ready nodes may start now. Pure: no I/O, no clock.
 
 Every policy also keeps the resource pools (docs/workflow-files.md#resource-pools): a node
 starts only when its weights fit in what its pools have left, and holds them until it finishes.

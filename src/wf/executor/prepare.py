@@ -115,7 +115,10 @@ def _check_working_dir(working_dir: str, cwd: str) -> None:
 def environment(
     rs: RunState, spec: NodeSpec, prepared: Prepared, attempt: int, output: str
 ) -> dict[str, str]:
-    """SPEC §4.4: wf's environment (or none), the task's env, then the WF_* variables."""
+    """wf's environment (or none), the task's env, then the WF_* variables.
+
+    See docs/executors.md#how-a-task-runs.
+    """
     env = {} if (rs.clean_env or spec.task.clean_env) else dict(rs.base_env)
     env.update(rs.secret_env)  # declared secrets reach every task, also with clean_env
     env.update(prepared.env)

@@ -1,4 +1,7 @@
-"""Process groups: spawn a shell in its own session, and the TERM/grace/KILL sequence (§4.8)."""
+"""Process groups: spawn a shell in its own session, and the TERM/grace/KILL sequence.
+
+See docs/executors.md#the-termination-sequence.
+"""
 
 from __future__ import annotations
 

@@ -220,7 +220,7 @@ class RunState:
         )
 
     def snapshot(self, snapshot_type: str, *, full: bool) -> None:
-        """Write a snapshot batch (SPEC §2.6).
+        """Write a snapshot batch (docs/storage.md#variable-snapshots).
 
         ``full`` writes every variable; otherwise only variables set since the last snapshot
         (restores read the newest row per name, so the restored context is the same).

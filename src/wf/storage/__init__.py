@@ -1,4 +1,4 @@
-"""The wf SQLite store (SPEC §5, §10.3): schema, migrations, runs, attempts, audit, resume."""
+"""The wf SQLite store (docs/storage.md): schema, migrations, runs, attempts, audit, resume."""
 
 from wf.storage.errors import (
     AmbiguousRunIdError,

@@ -1,4 +1,4 @@
-"""StoreBase: the connection, its lock, transactions, and run-ID resolution (SPEC §5.1, §5.2)."""
+"""StoreBase: the connection, its lock, transactions, and run-ID resolution (docs/storage.md)."""
 
 from __future__ import annotations
 
@@ -183,8 +183,8 @@ class StoreBase:
     # -- run IDs ----------------------------------------------------------------------------
 
     def resolve_run_id(self, prefix: str) -> str:
-        """The full ID of the run PREFIX identifies (SPEC §5.2): an exact match wins, else
-        exactly one run must start with PREFIX, compared literally."""
+        """The full ID of the run PREFIX identifies (docs/storage.md#run-ids-and-times): an exact
+        match wins, else exactly one run must start with PREFIX, compared literally."""
         if self._one("SELECT 1 FROM runs WHERE id = ?", (prefix,)) is not None:
             return prefix
         if not prefix:

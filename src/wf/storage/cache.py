@@ -77,7 +77,7 @@ class CacheRecord:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CacheHead:
     """A cache record without its manifests: all that an up-to-date node needs when its
     files still have the recorded identities (the manifests are read only otherwise)."""
@@ -135,9 +135,13 @@ def _record(row: Sequence[Any]) -> CacheRecord:
     )
 
 
-def _json(text: str, empty: Any) -> Any:
+def _json(text: str) -> Any:
     # Most nodes read and register no variable: skip the decoder for the empty values.
-    return empty if text in ("{}", "[]") else json.loads(text)
+    if text == "{}":
+        return {}
+    if text == "[]":
+        return []
+    return json.loads(text)
 
 
 class StoreCache(StoreBase):
@@ -161,8 +165,8 @@ class StoreCache(StoreBase):
                 node_id=row[0],
                 cache_key=row[1],
                 command_digest=row[2],
-                read_variables=_json(row[3], {}),
-                variables=_json(row[4], []),
+                read_variables=_json(row[3]),
+                variables=_json(row[4]),
                 run_id=row[5],
                 identities=row[6],
             )

@@ -1,4 +1,4 @@
-"""Opening the database file: safe file modes (SPEC §5.1, §9.7) and connection pragmas."""
+"""Opening the database file: safe file modes and connection pragmas (docs/storage.md)."""
 
 from __future__ import annotations
 
@@ -65,7 +65,10 @@ def _enable_wal(conn: sqlite3.Connection) -> None:
 
 
 def open_connection(path: str) -> sqlite3.Connection:
-    """One autocommit connection with the pragmas of SPEC §5.1; callers BEGIN explicitly."""
+    """One autocommit connection with the pragmas; callers BEGIN explicitly.
+
+    See docs/storage.md#opening-the-database.
+    """
     conn = sqlite3.connect(
         path,
         timeout=BUSY_TIMEOUT_MS / 1000,

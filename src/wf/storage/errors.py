@@ -11,7 +11,7 @@ AMBIGUOUS_LISTED = 10
 
 
 class StoreError(WfError):
-    """A database failure (SPEC §10.3)."""
+    """A database failure (docs/storage.md)."""
 
 
 class RunNotFoundError(StoreError, LookupError):

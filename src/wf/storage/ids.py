@@ -1,4 +1,7 @@
-"""Run IDs (SPEC §5.2): 27 base62 characters encoding a creation second and 16 random bytes."""
+"""Run IDs: 27 base62 characters encoding a creation second and 16 random bytes.
+
+See docs/storage.md#run-ids-and-times.
+"""
 
 from __future__ import annotations
 

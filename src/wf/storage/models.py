@@ -1,4 +1,4 @@
-"""Store enums and data classes mirroring the tables of SPEC §5.3, with Python types."""
+"""Store enums and data classes mirroring the tables (docs/storage.md#tables), with Python types."""
 
 from __future__ import annotations
 
@@ -86,7 +86,7 @@ class Run:
     tasks_cached: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON shape of SPEC §7.12 (stored UTC time strings, key ``error``)."""
+        """The JSON shape of docs/json.md#run-object (stored UTC time strings, key ``error``)."""
         return {
             "id": self.id,
             "workflow_name": self.workflow_name,
@@ -152,7 +152,10 @@ class TaskExecution:
     hostname: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """Every ``task_executions`` column (SPEC §7.12), times as stored UTC strings."""
+        """Every ``task_executions`` column, times as stored UTC strings.
+
+        See docs/json.md#task-execution-object.
+        """
         return {
             "id": self.id,
             "run_id": self.run_id,
@@ -240,7 +243,7 @@ class AuditEntry:
 
 @dataclass(slots=True)
 class DAGCache:
-    """One ``dag_cache`` row: the serialised graph of a run (SPEC §3.2)."""
+    """One ``dag_cache`` row: the serialised graph of a run (docs/json.md#wf-inspect---json)."""
 
     id: int = 0
     run_id: str = ""
@@ -315,7 +318,7 @@ class TaskDependency:
 
 @dataclass(slots=True)
 class RunSummary:
-    """Aggregates over the runs matching a filter (the ``wf runs`` summary box, SPEC §7.9)."""
+    """Aggregates over the runs matching a filter (``wf runs`` summary box, docs/cli.md#wf-runs)."""
 
     total_runs: int = 0
     success: int = 0
@@ -336,7 +339,7 @@ class RunSummary:
 
     @property
     def success_rate(self) -> float:
-        """success ÷ finished runs (as in SPEC §5.5), 0.0 when none finished."""
+        """Success ÷ finished runs (docs/storage.md#reads-and-health), 0.0 when none finished."""
         return self.success / self.finished if self.finished else 0.0
 
     def to_dict(self) -> dict[str, Any]:
@@ -357,7 +360,7 @@ class RunSummary:
 
 @dataclass(slots=True)
 class WorkflowStats:
-    """Run counts of one workflow (``wf list --detailed``, SPEC §7.8)."""
+    """Run counts of one workflow (``wf list --detailed``, docs/cli.md#wf-list)."""
 
     workflow_name: str
     total_runs: int = 0

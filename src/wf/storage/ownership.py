@@ -1,4 +1,4 @@
-"""Store ownership: resume claims, heartbeats and the interruption sweep (SPEC §4.13, §6)."""
+"""Store ownership: resume claims, heartbeats and the interruption sweep (docs/resume.md)."""
 
 from __future__ import annotations
 
@@ -71,8 +71,9 @@ class StoreOwnership(StoreBase):
         owner_started_at: datetime | None = None,
         now: datetime | None = None,
     ) -> bool:
-        """Claim a resumable run (SPEC §6.2) with one conditional UPDATE; False if its status
-        is no longer failed/cancelled/interrupted. Owner fields default to this process."""
+        """Claim a resumable run (docs/resume.md#what-a-resume-does) with one conditional UPDATE;
+        False if its status is no longer failed/cancelled/interrupted. Owner fields default to
+        this process."""
         if owner_pid is None:
             owner_pid, default_host, default_started = procinfo.current_owner()
             owner_host = owner_host or default_host
@@ -97,8 +98,9 @@ class StoreOwnership(StoreBase):
         now: datetime | None = None,
     ) -> list[str]:
         """Mark the running/resuming runs of this HOST whose owner process is gone as
-        interrupted (SPEC §6.1); return their IDs. One transaction per run, applied only if the
-        run was not touched since it was read, so concurrent sweeps are safe.
+        interrupted (docs/resume.md#interruption-detection); return their IDs. One transaction per
+        run, applied only if the run was not touched since it was read, so concurrent sweeps are
+        safe.
 
         ``process_alive(run)`` decides liveness (default: ``procinfo.owner_gone``).
         """

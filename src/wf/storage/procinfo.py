@@ -1,4 +1,7 @@
-"""Owner-process identity (SPEC §4.13, §6.1): host name, PID liveness and process start times."""
+"""Owner-process identity: host name, PID liveness and process start times.
+
+See docs/resume.md#interruption-detection.
+"""
 
 from __future__ import annotations
 
@@ -139,7 +142,9 @@ def owner_gone(
     exists: Callable[[int], bool] = pid_exists,
     start_time: Callable[[int], datetime | None] = process_start_time,
 ) -> bool:
-    """Whether the owner process recorded as (PID, STARTED_AT) is gone (SPEC §6.1).
+    """Whether the owner process recorded as (PID, STARTED_AT) is gone.
+
+    See docs/resume.md#interruption-detection.
 
     Gone: no process PID; or its start time differs from STARTED_AT by more than 1 s (the PID
     was reused); or, when start times cannot be compared, LAST_SEEN (the heartbeat) is older

@@ -16,7 +16,7 @@ ACTIVE_STATUSES_SQL = sql_list(*sorted(ACTIVE_RUN_STATUSES))
 #: The attempt states an interruption turns into ``cancelled``, as an SQL list.
 UNFINISHED_STATES_SQL = sql_list(*sorted(UNFINISHED_TASK_STATUSES))
 
-#: ``wf runs --sort`` keys (SPEC §7.9) -> ORDER BY; every order ends with the default one.
+#: ``wf runs --sort`` keys (docs/cli.md#wf-runs) -> ORDER BY; every order ends with the default one.
 RUN_ORDERS = {
     "time": "start_time DESC, id DESC",
     "name": "workflow_name ASC, start_time DESC, id DESC",

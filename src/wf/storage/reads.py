@@ -1,4 +1,7 @@
-"""Store reads: listings, latest rows per node and variable, summaries, health (SPEC §5.5)."""
+"""Store reads: listings, latest rows per node and variable, summaries, health.
+
+See docs/storage.md#reads-and-health.
+"""
 
 from __future__ import annotations
 
@@ -63,7 +66,9 @@ class StoreReads(StoreBase):
         min_duration_ms: int | None = None,
         sort: str = "time",
     ) -> list[Run]:
-        """Runs matching every given filter, newest first (SPEC §5.5); ``limit=0``: no limit.
+        """Runs matching every given filter, newest first; ``limit=0``: no limit.
+
+        See docs/storage.md#reads-and-health.
 
         ``start_after`` is inclusive, ``start_before`` exclusive. ``sort`` is one of
         time, name, workflow, duration, tasks, status (ties: newest first).

@@ -48,7 +48,7 @@ FORENSIC_COLUMNS = (
 )
 DEPENDENCY_COLUMNS = "id, run_id, task_id, depends_on_task_id, dependency_satisfied, satisfied_at"
 
-# The application never writes the counters (SPEC §5.4): triggers do.
+# The application never writes the counters (docs/storage.md#triggers): triggers do.
 _RUN_WRITABLE = (
     "workflow_name, workflow_file, status, start_time, end_time, duration_ms, total_tasks, "
     "execution_mode, max_parallel, resume_count, last_resume_time, tags, timeout_ms, clean_env, "

@@ -1,4 +1,4 @@
-"""The SQLite schema (SPEC §5.3, §5.4) as forward-only migrations, and the migration runner."""
+"""The SQLite schema (docs/storage.md) as forward-only migrations, and the migration runner."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import sqlite3
 from wf.storage.errors import SchemaVersionError
 
 #: The current time in the stored form. SQLite's clock has millisecond resolution, so the last
-#: three of the six fractional digits are always 0; the width stays fixed (SPEC §5.2).
+#: three of the six fractional digits are always 0; the width stays fixed
+#: (docs/storage.md#run-ids-and-times).
 NOW_SQL = "strftime('%Y-%m-%dT%H:%M:%f000Z', 'now')"
 
 

@@ -1,4 +1,4 @@
-"""The Store: the wf database of SPEC §5, §6 and §10.3, assembled from its method groups."""
+"""The Store: the wf database (docs/storage.md), assembled from its method groups."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from wf.storage.writes import StoreWrites
 
 
 class Store(StoreReads, StoreWrites, StoreOwnership, StoreCache):
-    """The wf database (SPEC §5). Thread-safe: one connection, serialised by a re-entrant lock.
+    """The wf database. Thread-safe: one connection, serialised by a re-entrant lock.
+
+    The file and its tables are described in docs/storage.md.
 
     ``Store(path)`` creates the file (0600, in a 0700 directory) and applies migrations.
     Single-statement writes commit on their own; ``transaction()`` groups several into one

@@ -1,4 +1,7 @@
-"""Stored time format (SPEC §5.2): UTC ISO-8601, six fractional digits, ``Z`` suffix."""
+"""Stored time format: UTC ISO-8601, six fractional digits, ``Z`` suffix.
+
+See docs/storage.md#run-ids-and-times.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Store writes: runs, attempts, snapshots, audit, forensic logs, graph records (SPEC §10.3)."""
+"""Store writes: runs, attempts, snapshots, audit, forensic logs, graph records.
+
+See docs/storage.md.
+"""
 
 from __future__ import annotations
 

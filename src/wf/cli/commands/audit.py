@@ -1,4 +1,4 @@
-"""``wf audit``: a run's append-only audit trail as a table or JSON (SPEC §7.14)."""
+"""``wf audit``: a run's append-only audit trail as a table or JSON (docs/cli.md#wf-audit)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``wf diff``: compare two runs task by task and variable by variable (SPEC §7.15)."""
+"""``wf diff``: compare two runs task by task and variable by variable (docs/cli.md#wf-diff)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""``wf export``: everything stored about one run, as JSON or a tarball with logs (§7.16)."""
+"""``wf export``: everything stored about one run, as JSON or a tarball with logs.
+
+See docs/cli.md#wf-export.
+"""
 
 from __future__ import annotations
 

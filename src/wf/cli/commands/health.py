@@ -1,4 +1,7 @@
-"""``wf health``: database, stale runs, workflows and disk usage at a glance (SPEC §7.17)."""
+"""``wf health``: database, stale runs, workflows and disk usage at a glance.
+
+See docs/cli.md#wf-health.
+"""
 
 from __future__ import annotations
 

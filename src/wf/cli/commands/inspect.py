@@ -1,4 +1,7 @@
-"""``wf inspect``: everything stored about one run, as text sections or JSON (SPEC §7.12)."""
+"""``wf inspect``: everything stored about one run, as text sections or JSON.
+
+See docs/cli.md#wf-inspect.
+"""
 
 from __future__ import annotations
 

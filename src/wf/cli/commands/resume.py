@@ -52,6 +52,18 @@ def _resume_options(func: Any) -> Any:
     metavar="TASK",
     help="Also force TASK and its descendants to run again (repeatable).",
 )
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Ignore every cache record: the tasks the resume runs again all run.",
+)
+@click.option(
+    "--force-task",
+    "force_tasks",
+    multiple=True,
+    metavar="TASK",
+    help="Ignore TASK's cache record (repeatable; a matrix base name forces its expansions).",
+)
 def command(
     run_id: str,
     sequential: bool,
@@ -73,6 +85,8 @@ def command(
     from_task: str | None,
     only: tuple[str, ...],
     rerun: tuple[str, ...],
+    force: bool,
+    force_tasks: tuple[str, ...],
 ) -> int:
     """Finish RUN_ID, a failed, cancelled or interrupted run (a unique prefix is enough).
 
@@ -80,14 +94,19 @@ def command(
     the variables are restored, unchanged successful tasks are reused, and failed, cancelled,
     skipped and changed ones run again, in the same run. The run's stored mode, concurrency
     and clean-env setting apply unless a flag overrides them. There is no plan (--dry-run).
+    A task it runs again that is up to date is not run (docs/caching.md) unless --force or
+    --force-task says so; --rerun forces a task whatever its cache says.
 
     \b
     Examples:
       wf resume 3MhOQCKI
       wf resume 3MhOQCKI --rerun extract -j 4
       wf resume 3MhOQCKI --only 'load[region=eu],report'
+      wf resume 3MhOQCKI --force-task compile
     """
+    from wf.executor.cache import CacheOptions
     from wf.executor.rundag import load_run_dag
+    from wf.resume import expand_names
 
     app = app_context()
     runner = choose_runner(
@@ -114,10 +133,20 @@ def command(
     dag = load_run_dag(store, run, pools=app.config.pools)
     for warning in dag.warnings:
         app.diag("warn", warning)
+    cache = CacheOptions(
+        force=force, force_tasks=frozenset(expand_names(dag, list(force_tasks), "force-task"))
+    )
     secrets = cli_secrets(dag, parse_secret_args(secret_args), env_file)
     debug_plan(app, dag, mode, workers, schedule)
     engine = make_executor(
-        app, store, runner, mode, workers, schedule, explicit_workers=jobs or max_parallel
+        app,
+        store,
+        runner,
+        mode,
+        workers,
+        schedule,
+        explicit_workers=jobs or max_parallel,
+        cache=cache,
     )
     # Printed when the run has been claimed, so a refused resume does not announce itself.
     banner = (

@@ -146,7 +146,7 @@ def cli_secrets(dag: DAG, secret_vars: dict[str, str], env_file: str | None) -> 
 
 
 def plan_text(dag: DAG, mode: str, workers: int) -> str:
-    """The --dry-run plan (SPEC §7.6)."""
+    """The --dry-run plan (docs/cli.md#wf-run)."""
     lines = [
         "=== EXECUTION PLAN ===",
         f"Workflow: {dag.name}",
@@ -171,7 +171,7 @@ def plan_text(dag: DAG, mode: str, workers: int) -> str:
 
 
 def plan_json(dag: DAG, mode: str, workers: int) -> dict[str, Any]:
-    """The --dry-run --json plan (SPEC §7.6)."""
+    """The --dry-run --json plan (docs/json.md#wf-run---dry-run---json)."""
     return {
         "workflow_name": dag.name,
         "file": dag.file_path,

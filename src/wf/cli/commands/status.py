@@ -1,4 +1,4 @@
-"""``wf status``: a live view of one run, refreshed until it ends (SPEC §7.13)."""
+"""``wf status``: a live view of one run, refreshed until it ends (docs/cli.md#wf-status)."""
 
 from __future__ import annotations
 

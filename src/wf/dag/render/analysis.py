@@ -48,7 +48,7 @@ KIND_OTHER = "other"
 
 
 def state_icon(state: str, *, unicode: bool = True) -> str:
-    """The §7.2 icon of a task state, or ``?`` for a state wf does not know."""
+    """The icon of a task state (docs/cli.md#wf-run), or ``?`` for a state wf does not know."""
     icons = STATE_ICONS if unicode else STATE_ICONS_ASCII
     return icons.get(state, "?")
 

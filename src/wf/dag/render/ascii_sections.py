@@ -72,7 +72,10 @@ def _retry_text(task: TaskDefinition, pen: Pen) -> str:
 
 
 def detail_lines(dag: DAG, pen: Pen, width: int, states: Mapping[str, str]) -> list[str]:
-    """A block per node, in sequential order, with the fields of SPEC §7.11 details."""
+    """A block per node, in sequential order, with the fields of ``--detail``.
+
+    See docs/cli.md#wf-graph.
+    """
     counts = expansion_counts(dag)
     lines: list[str] = []
     key_width = 12

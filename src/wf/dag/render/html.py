@@ -24,7 +24,7 @@ from wf.dag.render.layout import NODE_HEIGHT, NODE_WIDTH, Box, edge_path, layout
 
 _ID_CHARS = 24
 _SUB_CHARS = 27
-# Forbids every fetch: the page must work offline and must not phone home (SPEC §7.11).
+# Forbids every fetch: the page must work offline and must not phone home (docs/cli.md#wf-graph).
 _CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'"
 
 

@@ -1,4 +1,4 @@
-"""The ``wf graph`` json format as a plain dict (SPEC §7.11)."""
+"""The ``wf graph`` json format as a plain dict (docs/cli.md#wf-graph)."""
 
 from __future__ import annotations
 
