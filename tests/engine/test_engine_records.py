@@ -488,3 +488,31 @@ def test_a_running_attempt_is_on_record_while_it_runs(
     assert result.log("second").decode().strip() == (
         "[('first', 'success'), ('second', 'running')]"
     )
+
+
+def test_audit_entries_share_the_commit_of_the_operations_around_them_in_order(store, monkeypatch):
+    from wf.executor.writer import StoreWriter
+    from wf.storage import Run, Store
+
+    run_id = store.create_run(Run(workflow_name="w"))
+    batches: list[int] = []
+    original = Store.create_audit_entries
+
+    def counted(self, entries):
+        batches.append(len(entries))
+        return original(self, entries)
+
+    monkeypatch.setattr(Store, "create_audit_entries", counted)
+    writer = StoreWriter(store)
+    writer.audit(run_id, "first", '{"n":1}')
+    writer.submit(lambda s: s.create_forensic_log(run_id, "timeout", "x"))
+    writer.audit(run_id, "second", '{"n":2}')
+    assert writer.due_at is not None  # queued audit entries alone make a commit due
+    assert store.list_audit_trail(run_id=run_id) == []  # nothing before the commit
+    writer.flush()
+    assert batches == [2]  # one statement for the commit's audit entries
+    entries = store.list_audit_trail(run_id=run_id)
+    assert [(e.event_type, e.event_data) for e in entries] == [
+        ("first", '{"n":1}'),
+        ("second", '{"n":2}'),
+    ]

@@ -176,8 +176,7 @@ class RunState:
 
     def audit(self, event_type: str, data: dict[str, Any]) -> None:
         """Queue an audit entry; a failed write is logged and never fails the run."""
-        run_id, payload = self.run_id, _COMPACT_JSON.encode(data)
-        self.writer.submit(lambda store: store.create_audit_entry(run_id, event_type, payload))
+        self.writer.audit(self.run_id, event_type, _COMPACT_JSON.encode(data))
 
     def queue_row_write(self, row: TaskExecution, write: Callable[[Store], object]) -> None:
         """Queue WRITE of ROW unless a write of ROW is already queued.

@@ -2,7 +2,9 @@
 
 A SIGKILLed ``wf`` cannot clean up after itself, and a parent-death signal would only reach the
 shell, not its background children. Instead, one watchdog per ``wf`` process reads
-``+PGID:RUN:TASK:ATTEMPT`` and ``-PGID`` lines from a pipe; when the pipe reaches end-of-file
+``+PGID:RUN:TASK:ATTEMPT`` and ``-PGID:RUN:TASK:ATTEMPT`` lines from a pipe (values in hex; a
+run as ``@K``, defined once by an ``rK=RUN`` line: the shell reads a pipe one byte per system
+call, so every byte counts); when the pipe reaches end-of-file
 (``wf`` is gone), it SIGKILLs every process group still registered, then (with the Python that
 ran ``wf``, started only then) every process in those groups' sessions, carrying a registered
 attempt's ``WF_RUN_ID``/``WF_TASK_ID``/``WF_ATTEMPT``, or below one of those (containment,
@@ -23,8 +25,10 @@ _SCRIPT = r"""
 set -f
 py=$1
 marks=" "
+runs=""
 while IFS= read -r line; do
   case $line in
+    r*) runs="$runs ${line#r}" ;;
     +*) marks="$marks${line#+} " ;;
     -*) t=${line#-}
         case $marks in *" $t "*) marks="${marks%% $t *} ${marks#* $t }" ;; esac ;;
@@ -32,16 +36,18 @@ while IFS= read -r line; do
   esac
 done
 for m in $marks; do kill -9 "-${m%%:*}" 2>/dev/null; done
-[ "$marks" != " " ] && [ -x "$py" ] && exec "$py" -I -S -c "$2" $marks
+[ "$marks" != " " ] && [ -x "$py" ] && exec "$py" -I -S -c "$2" "$runs" $marks
 exit 0
 """
 
 #: Run by the watchdog once wf is gone: kill every process of the registered attempts.
 _KILL_MARKED = r"""
 import os, sys, time
+runs = dict(pair.split("=", 1) for pair in sys.argv[1].split())
 marks = []
-for arg in sys.argv[1:]:
+for arg in sys.argv[2:]:
     pg, run, task, n = arg.split(":")
+    run = runs.get(run[1:], "") if run.startswith("@") else run
     pg = int(pg) if pg.isdigit() else 0
     keys = (b"WF_RUN_ID", b"WF_TASK_ID", b"WF_ATTEMPT")
     vals = (bytes.fromhex(run), bytes.fromhex(task), bytes.fromhex(n))
@@ -103,7 +109,8 @@ class Watchdog:
         self._pid: int | None = None
         self._owner_pid = -1
         self._disabled = not sys.platform.startswith("linux") and sys.platform != "darwin"
-        self._tokens: dict[int, str] = {}  # guarded group -> its line
+        self._tokens: dict[int, str] = {}  # guarded group -> its removal line(s)
+        self._runs: dict[bytes, str] = {}  # a run's WF_RUN_ID needle -> its short name ``@K``
         # Lines not yet written (see ``add`` and ``remove``), and whether one is a removal.
         self._pending: list[str] = []
         self._removal_pending = False
@@ -178,35 +185,52 @@ class Watchdog:
         if self._removal_pending:
             self.flush()
 
+    def _token(self, markers: Markers, pgid: int | None) -> str:
+        """``Markers.token`` with the run's short name (its definition queued the first time)."""
+        pg, run, rest = markers.token(pgid).split(":", 2)
+        with self._lock:
+            if self._owner_pid not in (-1, os.getpid()):
+                self._runs.clear()  # a forked process gets a guard of its own, without names
+            name = self._runs.get(markers.run_id)
+            if name is None:
+                name = self._runs[markers.run_id] = f"@{len(self._runs) + 1}"
+                self._pending.append(f"r{name[1:]}={run}\n")
+        return f"{pg}:{name}:{rest}"
+
     def expect(self, markers: Markers | None) -> None:
         """Guard the processes carrying MARKERS from now on (before the attempt's shell starts,
         so that no moment is left unguarded); ``add`` then names its group."""
         if markers is not None:
-            self._send(f"+{markers.token(None)}\n")
+            self._send(f"+{self._token(markers, None)}\n")
 
     def forget(self, markers: Markers | None) -> None:
         """Undo ``expect`` (the shell could not start)."""
         if markers is not None:
-            self._send(f"-{markers.token(None)}\n")
+            self._send(f"-{self._token(markers, None)}\n")
 
     def add(self, pgid: int, markers: Markers | None = None, *, expected: bool = False) -> None:
         """Guard process group PGID (and the processes carrying MARKERS) until ``remove``.
 
         With EXPECTED (``expect(markers)`` was called before the shell started, so its
-        processes are already guarded by their markers) the line waits for the next write:
-        one pipe write per attempt instead of three (each wakes the guard process)."""
+        processes are already guarded by their markers) only the group is added, as a token of
+        its own (the guard uses a token's group and markers independently), and the line waits
+        for the next write: one pipe write per attempt instead of three (each wakes the guard).
+        """
         if markers is None:
-            token = f"{pgid}:::"
-            self._send(f"+{token}\n")
+            self._send(f"+{pgid}:::\n")
+            self._tokens[pgid] = f"-{pgid}:::\n"
+        elif expected:
+            self._send(f"+{pgid}:::\n", defer=True)
+            self._tokens[pgid] = f"-{pgid}:::\n-{self._token(markers, None)}\n"
         else:
-            token = markers.token(pgid)
-            self._send(f"-{markers.token(None)}\n+{token}\n", defer=expected)
-        self._tokens[pgid] = token
+            token = self._token(markers, pgid)
+            self._send(f"+{token}\n")
+            self._tokens[pgid] = f"-{token}\n"
 
     def remove(self, pgid: int, *, defer: bool = False) -> None:
-        """Stop guarding PGID (its attempt is over). With DEFER the line waits for the next
+        """Stop guarding PGID (its attempt is over). With DEFER the lines wait for the next
         write or ``flush_removals``, which the caller promises soon."""
-        self._send(f"-{self._tokens.pop(pgid, f'{pgid}:::')}\n", defer=defer, removal=True)
+        self._send(self._tokens.pop(pgid, f"-{pgid}:::\n"), defer=defer, removal=True)
 
 
 WATCHDOG = Watchdog()

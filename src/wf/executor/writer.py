@@ -51,6 +51,9 @@ class StoreWriter:
     def __init__(self, store: Store) -> None:
         self._store = store
         self._pending: list[WriteOp] = []
+        # Audit entries (run_id, event_type, event_data) queued since the last commit: one
+        # statement for all of them, in the same transaction as the operations.
+        self._audits: list[tuple[str, str, str]] = []
         self._first_at: float | None = None
         self._lock = threading.Lock()
         self._apply_lock = threading.Lock()
@@ -84,6 +87,14 @@ class StoreWriter:
                 self._first_at = time.monotonic()
             self._pending.append(op)
 
+    def audit(self, run_id: str, event_type: str, event_data: str) -> None:
+        """Queue an audit entry; it is committed with the operations queued around it (audit
+        entries keep their order among themselves)."""
+        with self._lock:
+            if self._first_at is None:
+                self._first_at = time.monotonic()
+            self._audits.append((run_id, event_type, event_data))
+
     @property
     def due_at(self) -> float | None:
         """When the next commit is due (``time.monotonic``), or None: the queued operations'
@@ -92,7 +103,8 @@ class StoreWriter:
         first = self._first_at
         if first is None:
             return start_due
-        batch_due = first if len(self._pending) >= BATCH else first + COMMIT_DELAY
+        queued = len(self._pending) + len(self._audits)
+        batch_due = first if queued >= BATCH else first + COMMIT_DELAY
         return batch_due if start_due is None else min(batch_due, start_due)
 
     def flush(self) -> None:
@@ -100,8 +112,11 @@ class StoreWriter:
         with self._apply_lock:
             with self._lock:
                 batch, self._pending = self._pending, []
+                audits, self._audits = self._audits, []
                 self._first_at = None
             self._unrecorded.clear()  # everything started so far is on record after this
+            if audits:
+                batch.append(lambda store: store.create_audit_entries(audits))
             self._apply(batch)
 
     def flush_if_due(self, now: float) -> bool:

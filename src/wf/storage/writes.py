@@ -5,7 +5,7 @@ See docs/storage.md.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -118,6 +118,13 @@ class StoreWrites(StoreBase):
                 INSERT_AUDIT, mask_params((run_id, event_type, data, now))
             ).lastrowid
         return int(row_id or 0)
+
+    def create_audit_entries(self, entries: Sequence[tuple[str, str, str]]) -> None:
+        """Append audit entries ``(run_id, event_type, event_data)`` in order, in one
+        statement (event data stored byte for byte)."""
+        now = format_time(now_utc())
+        with self._use() as conn:
+            conn.executemany(INSERT_AUDIT, [mask_params((*entry, now)) for entry in entries])
 
     def create_forensic_log(
         self,
