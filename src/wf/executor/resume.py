@@ -24,6 +24,7 @@ from wf.executor.runner import RunnerSession
 from wf.executor.runsetup import (
     Invocation,
     Outcome,
+    record_graph,
     run_invocation,
     run_secrets,
     validate_options,
@@ -255,6 +256,7 @@ class ResumedRun:
             run.timeout_ms = round(self.timeout * 1000)
         run.clean_env = run.clean_env or bool(self.clean_env)
         store.update_run(run)
+        record_graph(store, run.id, self.dag)  # the workflow as reloaded for this resume
         self.run = run
         return run
 

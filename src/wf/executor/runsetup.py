@@ -1,9 +1,9 @@
 """One path that opens, runs and closes a run, for ``execute`` and ``resume`` alike.
 
 ``run_invocation`` does every step the two share (docs/architecture.md, "One run"): it opens
-the runner's session before any run row exists, has the ``Opening`` create or claim the row,
-starts the heartbeat, builds the run state (events, writer, cancel scopes, cache), records the
-graph, lets the opening set up the variables and announce the run, schedules the nodes with
+the runner's session before any run row exists, has the ``Opening`` create or claim the row
+(with the run's graph), starts the heartbeat, builds the run state (events, writer, cancel
+scopes, cache), lets the opening set up the variables and announce the run, schedules the nodes with
 the executor's policy, and finishes the run (global trap, final records, hook); whatever
 happens, the heartbeat, writer, events and session are closed. What differs between a new run
 and a resumed one is an ``Opening``: ``NewRun`` here, ``ResumedRun`` in ``executor.resume``.
@@ -63,7 +63,8 @@ class Opening(Protocol):
     nodes: list[str]
 
     def open_row(self, executor: _EngineExecutor, session: RunnerSession) -> Run:
-        """Create or claim the run row (the first write of the invocation)."""
+        """Create or claim the run row (the first write of the invocation) and record the
+        run's graph with it, so that no reader sees a run without its graph."""
         ...
 
     def state(self, run: Run) -> dict[str, Any]:
@@ -119,7 +120,6 @@ def _run_invocation(executor: _EngineExecutor, opening: Opening, invocation: Inv
         )
         rs.cache = make_run_cache(store, opening.dag, executor.cache)
         try:
-            record_graph(store, run.id, opening.dag)
             opening.prepare(rs, executor)
             rs.snapshot("checkpoint", full=True)
             durations = store.task_durations(opening.dag.name)
@@ -174,7 +174,10 @@ class NewRun:
             owner_started_at=started_at,
             heartbeat_at=now,
         )
-        run.id = executor.store.create_run(run)
+        store = executor.store
+        with store.transaction():  # a reader never sees the run without its graph (web UI)
+            run.id = store.create_run(run)
+            record_graph(store, run.id, self.dag)
         return run
 
     def state(self, run: Run) -> dict[str, Any]:
