@@ -35,7 +35,7 @@ PIPE_EOF_WAIT = 2.0  # as locally: wait for end of output this long after the sh
 FLUSH_BYTES = 65536  # a batch of output is sent once it holds this much …
 FLUSH_DELAY = 0.05  # … or has waited this long
 START_DELAY = 0.005  # an attempt reports its start once it has run this long (else at its end)
-CLAIMS = "wf-claims"  # scheduler metadata: run topic -> attempt key -> worker that ran it
+CLAIMS = "wf-claims"  # scheduler metadata: run topic -> attempt key -> workers that claimed it
 CLAIM_TIMEOUT = 30.0  # seconds to record an attempt's claim at the scheduler
 _READ_SIZE = 65536
 _DRAIN_READS = 32
@@ -185,16 +185,21 @@ def _claim(worker: Any, topic: str, key: str, host: str) -> str | None:
     awaited, so an attempt whose command started is always claimed when the scheduler hands
     it to another worker (it does so only once the first one is removed).
     """
+    import asyncio
+
     from distributed.utils import sync
 
     path = [CLAIMS, topic, key]
 
     async def claim() -> str | None:
-        owner = await worker.scheduler.get_metadata(keys=path, default=None)
-        if owner is not None:
-            return str(owner)
-        await worker.scheduler.set_metadata(keys=path, value=host)
-        return None
+        # One round trip: the claim and the look-up travel together. A claim of another
+        # worker, if any, was recorded before that worker started the command.
+        claims, _ = await asyncio.gather(
+            worker.scheduler.get_metadata(keys=path, default=None),
+            worker.scheduler.set_metadata(keys=[*path, host], value=True),
+        )
+        others = sorted(str(h) for h in (claims or {}) if h != host)
+        return others[0] if others else None
 
     result: str | None = sync(worker.loop, claim, callback_timeout=CLAIM_TIMEOUT)
     return result
