@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import signal
 import sqlite3
@@ -372,6 +373,70 @@ def test_a_worker_killed_mid_attempt_fails_it_as_lost_and_the_retry_runs_elsewhe
     assert second.state is TaskStatus.SUCCESS
     # The dead worker's orphan guard took its attempt's processes with it.
     wait_for(lambda: not alive(read_pid(child)), what="the lost attempt's child killed")
+
+
+def test_a_worker_dying_before_it_reports_the_start_still_loses_the_attempt(
+    own_cluster, store, write_dag, tmp_path
+):
+    # The command kills its own worker at once, before the start event (sent once an attempt
+    # has run a few milliseconds) can leave it: wf learns of the attempt only from the worker's
+    # removal, and Dask's own re-run of it on another worker must not run the command again.
+    runs = tmp_path / "runs"
+    child = tmp_path / "child.pid"
+    dag = write_dag(f"""
+        [tasks.victim]
+        cmd = '''echo "$WF_ATTEMPT" >> {runs}; test "$WF_ATTEMPT" -ge 2 && exit 0
+        sleep 60 & echo $! > {child}; kill -9 $PPID; sleep 60'''
+        retries = 1
+    """)
+    run = dask_executor(store, own_cluster.address, tmp_path).execute(dag)
+    assert run.status is RunStatus.SUCCESS
+    first, second = rows(store, run.id, "victim")
+    assert first.state is TaskStatus.FAILED
+    assert first.hostname is not None
+    assert first.error_message == f"worker lost: {first.hostname}"
+    assert second.state is TaskStatus.SUCCESS
+    assert second.hostname not in (None, first.hostname)
+    # Attempt 1's command ran once: Dask's re-run of it returned without starting it.
+    assert runs.read_text().split() == ["1", "2"]
+    wait_for(lambda: not alive(read_pid(child)), what="the lost attempt's child killed")
+
+
+def test_dask_running_an_attempt_a_second_time_does_not_start_its_command(cluster, tmp_path):
+    from distributed import Client
+
+    from wf.executor.daskworker import run_remote
+
+    marker = tmp_path / "ran"
+    topic, key = "wf-attempts-claim-test", "wf-attempt-claim-test"
+    env = {"PATH": os.environ["PATH"], "WF_RUN_ID": "r", "WF_TASK_ID": "t", "WF_ATTEMPT": "1"}
+    spec = {"command": f"echo ran >> {marker}", "env": env, "cwd": None, "timeout": None}
+    payload = json.dumps({**spec, "kill_grace": 0.5, "log_max_bytes": 1 << 20}).encode()
+    ends: list[dict] = []
+
+    def on_event(event) -> None:
+        if event[1].get("kind") == "end":
+            ends.append(event[1])
+
+    with Client(cluster.address, timeout=30, set_as_default=False) as client:
+        client.subscribe_topic(topic, on_event)
+
+        def known() -> bool:
+            return client.run_on_scheduler(lambda dask_scheduler: key in dask_scheduler.tasks)
+
+        # Twice under the same key, as Dask does when the first worker leaves mid-run.
+        for n in (1, 2):
+            future = client.submit(run_remote, payload, topic, key, key=key, pure=False)
+            future.result(timeout=60)
+            future.release()
+            del future
+            wait_for(lambda n=n: len(ends) == n, what=f"end event {n}")
+            wait_for(lambda: not known(), what="the run forgotten by the scheduler")
+    first, second = ends
+    assert (first["outcome"], first["exit_code"]) == ("exited", 0)
+    assert (second["outcome"], second["exit_code"]) == ("exited", -1)
+    assert second["error"] == f"worker lost: {first['host']}"
+    assert marker.read_text() == "ran\n"
 
 
 def test_a_lost_scheduler_fails_the_run_and_it_stays_resumable(

@@ -5,7 +5,9 @@ the attempts run on the workers, through ``daskworker.run_remote``. The session 
 one event topic per run on which workers report each attempt's start (PID, worker address),
 its output chunks and its end, in order; the log is written here by the same ``LogSink`` as a
 local attempt's. Cancellation reaches the worker through ``Client.run`` (``cancel_remote``).
-A worker that leaves fails its attempts with ``worker lost: ADDRESS``; a scheduler that goes
+A worker that leaves fails its attempts with ``worker lost: ADDRESS`` (from the scheduler's
+``remove-worker`` event, or from Dask's re-run of the attempt elsewhere, which the worker
+refuses: ``daskworker._claim``, so the order of events does not matter); a scheduler that goes
 away makes the session ``fatal`` (``dask scheduler lost``). Every wait is bounded.
 """
 
@@ -210,6 +212,8 @@ class DaskSession:
         for attempt in list(self._active.values()):
             self._request_cancel(attempt, hard=True)
             self._finish(attempt, Outcome.CANCELLED, -1, "cancelled: run over")
+        if self.fatal is None:
+            self._forget_claims()
         # Let the cancel requests still on their way reach the workers (unless the scheduler
         # is gone, when they cannot).
         deadline = time.monotonic() + CLOSE_WAIT
@@ -447,6 +451,25 @@ class DaskSession:
                     self._sending -= 1
 
         client.loop.add_callback(send)
+
+    def _forget_claims(self) -> None:
+        """Drop this run's attempt claims at the scheduler (``daskworker._claim``)."""
+        from wf.executor.daskworker import CLAIMS
+
+        client = self._client
+        with self._sending_lock:
+            self._sending += 1
+
+        async def forget() -> None:
+            try:
+                await client.scheduler.set_metadata(keys=[CLAIMS, self._topic], value={})
+            except Exception:
+                log.debug("cannot drop the attempt claims of %s", self._topic, exc_info=True)
+            finally:
+                with self._sending_lock:
+                    self._sending -= 1
+
+        client.loop.add_callback(forget)
 
     def _lose_scheduler(self, detail: str) -> None:
         if self.fatal is None:

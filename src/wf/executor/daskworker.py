@@ -6,7 +6,9 @@ to the client as events while the command runs (``Worker.log_event`` on the run'
 order with the final ``end`` event), enforces the timeout and kill grace here, and kills the
 whole attempt (its group and whatever left it: ``containment``) when the client cancels it
 (``cancel_remote``, run on the worker through ``Client.run``). The worker's orphan guard kills
-the attempt's processes if the worker process dies.
+the attempt's processes if the worker process dies. An attempt claims its key at the scheduler
+before its command starts; Dask's re-run of it on another worker finds the claim and reports
+the attempt lost without running anything.
 Imports only the standard library and wf at module level: ``distributed`` is looked up when
 the function runs.
 """
@@ -33,6 +35,8 @@ PIPE_EOF_WAIT = 2.0  # as locally: wait for end of output this long after the sh
 FLUSH_BYTES = 65536  # a batch of output is sent once it holds this much …
 FLUSH_DELAY = 0.05  # … or has waited this long
 START_DELAY = 0.005  # an attempt reports its start once it has run this long (else at its end)
+CLAIMS = "wf-claims"  # scheduler metadata: run topic -> attempt key -> workers that claimed it
+CLAIM_TIMEOUT = 30.0  # seconds to record an attempt's claim at the scheduler
 _READ_SIZE = 65536
 _DRAIN_READS = 32
 
@@ -138,6 +142,25 @@ def run_remote(payload: bytes, topic: str, key: str) -> None:
     def send(message: dict[str, Any]) -> None:
         worker.log_event(topic, message)
 
+    owner = _claim(worker, topic, key, host)
+    if owner is not None:
+        # Dask runs a task again when the worker running it leaves: never an attempt. Its
+        # first run started on a worker that is gone; wf records it as lost, and retries it
+        # (if at all) as a new attempt of its own.
+        send(
+            {
+                "kind": "end",
+                "key": key,
+                "host": owner,
+                "messages": 0,
+                "outcome": "exited",
+                "exit_code": -1,
+                "error": f"worker lost: {owner}",
+                "end": time.time(),
+            }
+        )
+        return
+
     control = _Control()
     with _LOCK:
         early = key in _EARLY
@@ -152,6 +175,34 @@ def run_remote(payload: bytes, topic: str, key: str) -> None:
         with _LOCK:
             _RUNNING.pop(key, None)
     send(result)
+
+
+def _claim(worker: Any, topic: str, key: str, host: str) -> str | None:
+    """Record at the scheduler that attempt KEY runs on HOST, before its command starts.
+
+    Returns None when the claim is ours, else the address of the worker that claimed KEY
+    first: this run is Dask re-running the attempt after that worker left. The claim is
+    awaited, so an attempt whose command started is always claimed when the scheduler hands
+    it to another worker (it does so only once the first one is removed).
+    """
+    import asyncio
+
+    from distributed.utils import sync
+
+    path = [CLAIMS, topic, key]
+
+    async def claim() -> str | None:
+        # One round trip: the claim and the look-up travel together. A claim of another
+        # worker, if any, was recorded before that worker started the command.
+        claims, _ = await asyncio.gather(
+            worker.scheduler.get_metadata(keys=path, default=None),
+            worker.scheduler.set_metadata(keys=[*path, host], value=True),
+        )
+        others = sorted(str(h) for h in (claims or {}) if h != host)
+        return others[0] if others else None
+
+    result: str | None = sync(worker.loop, claim, callback_timeout=CLAIM_TIMEOUT)
+    return result
 
 
 def _run(
@@ -173,9 +224,14 @@ def _run(
     try:
         out_r, out_w = os.pipe2(os.O_CLOEXEC)
         err_r, err_w = os.pipe2(os.O_CLOEXEC)
+        # Guarded from before the shell starts (as locally): a worker that dies at once still
+        # takes the attempt's processes with it.
+        markers = containment.Markers.from_env(env)
+        WATCHDOG.expect(markers)
         try:
             proc = spawn_shell(payload["command"], env, payload.get("cwd"), out_w, err_w)
         except OSError as exc:
+            WATCHDOG.forget(markers)
             for fd in (out_r, err_r):
                 os.close(fd)
             end.update(
@@ -189,8 +245,7 @@ def _run(
         finally:
             os.close(out_w)
             os.close(err_w)
-        markers = containment.Markers.from_env(env)
-        WATCHDOG.add(proc.pid, markers)
+        WATCHDOG.add(proc.pid, markers, expected=True)
 
         def started() -> None:
             send({"kind": "start", "key": key, "pid": proc.pid, "host": host, "start": start})
