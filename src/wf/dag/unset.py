@@ -8,7 +8,6 @@ reserved trap names, and the ``--var`` names the caller provides.
 from __future__ import annotations
 
 import contextlib
-import difflib
 import re
 from collections.abc import Iterable
 
@@ -61,6 +60,8 @@ def unset_variable_warnings(dag: DAG, provided: Iterable[str] = ()) -> list[str]
                 f"task {show(task.id)} reads {quote(name)}, which nothing sets "
                 "(expected from --var or WF_OUTPUT?)"
             )
+            import difflib  # only when a name is unset (imported lazily, as in report.py)
+
             close = difflib.get_close_matches(name, sorted(known | set(task.matrix)), n=1)
             if close:
                 message += f"; did you mean {quote(close[0])}?"

@@ -5,27 +5,18 @@ See docs/resume.md#fingerprints.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 from collections.abc import Mapping
 
-from wf.contextmap import ContextMap, condition_names, referenced_names
-from wf.contextmap.errors import ConditionError
+from wf.contextmap import ContextMap
 from wf.dag.model import TaskDefinition
+from wf.dag.unset import read_names
 
 
 def referenced_variables(task: TaskDefinition) -> set[str]:
     """Every variable named in cmd, env, working_dir, register or if."""
-    names = set(referenced_names(task.cmd))
-    for value in task.env.values():
-        names |= referenced_names(value)
-    names |= referenced_names(task.working_dir)
-    names |= referenced_names(task.register)
-    if task.condition:
-        with contextlib.suppress(ConditionError):
-            names |= condition_names(task.condition)
-    return names
+    return set(read_names(task))
 
 
 def fingerprint(

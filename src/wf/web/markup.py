@@ -12,6 +12,7 @@ from html import escape
 from urllib.parse import quote, urlencode
 
 from wf._version import __version__
+from wf.dag.render.analysis import STATE_ICONS
 
 #: Run status -> (icon, label), as the terminal shows them (docs/cli.md).
 RUN_STATUS = {
@@ -23,17 +24,8 @@ RUN_STATUS = {
     "resuming": ("↻", "RESUMING"),
     "interrupted": ("⚠", "INTERRUPTED"),
 }
-#: Task state -> icon.
-TASK_ICONS = {
-    "success": "✓",
-    "failed": "✗",
-    "running": "⟳",
-    "pending": "⊙",
-    "ready": "→",
-    "skipped": "⊘",
-    "cancelled": "⊗",
-    "cached": "≡",
-}
+#: Task state -> icon (the graph renderer's own).
+TASK_ICONS = STATE_ICONS
 
 
 def esc(value: object) -> str:
