@@ -85,12 +85,13 @@ def write_tar(
     path: Path,
     run_log_dir: Path | None = None,
 ) -> TarResult:
-    """Write a gzip tarball with ``run.json`` and every existing attempt log of ROWS.
+    """Write a gzip tarball with ``run.json`` and the log of every attempt of ROWS that has one.
 
     Only logs inside RUN_LOG_DIR (``<logs>/<run_id>``) are packed, whatever a row's
     ``log_path`` says, and only regular files, opened without blocking and without following a
-    symbolic link (a task may leave a FIFO or a link where its log was). The tarball and its
-    members have mode 0600; missing, foreign or non-regular log files are skipped.
+    symbolic link (a task may leave a FIFO or a link where its log was). A recorded log with no
+    file is packed as an empty member (an attempt that printed nothing has no file); foreign or
+    non-regular log files are skipped. The tarball and its members have mode 0600.
     """
     mtime = int(now_utc().timestamp())
     logs = 0
@@ -130,6 +131,9 @@ def _member(name: str, size: int, mtime: int) -> tarfile.TarInfo:
 def _add_log(tar: tarfile.TarFile, log: Path, name: str, mtime: int) -> bool:
     try:
         fh = open_regular_file(log)
+    except FileNotFoundError:  # the attempt printed nothing: an empty log
+        tar.addfile(_member(name, 0, mtime), io.BytesIO(b""))
+        return True
     except OSError:
         return False
     with fh:

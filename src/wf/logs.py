@@ -11,8 +11,9 @@ from wf.files import open_regular_file
 
 
 def read_lines(path: str | None, tail: int = 0) -> list[str] | str | None:
-    """The lines of a log (the last TAIL when TAIL > 0), None when there is none, or an
-    error text (str) when it cannot be read."""
+    """The lines of a log (the last TAIL when TAIL > 0), None when no PATH is recorded, or an
+    error text (str) when it cannot be read. A missing file is an empty log: an attempt that
+    printed nothing has none (docs/executors.md, "How a task runs")."""
     if not path:
         return None
     try:
@@ -23,7 +24,7 @@ def read_lines(path: str | None, tail: int = 0) -> list[str] | str | None:
             else:
                 data = fh.read()
     except FileNotFoundError:
-        return None
+        return []
     except OSError as exc:
         return exc.strerror or str(exc)
     return data.decode("utf-8", errors="replace").splitlines()
@@ -39,7 +40,8 @@ class FollowedFile:
     pending: bytes = b""
 
     def read_new(self) -> list[str]:
-        """Complete lines appended since the last call."""
+        """Complete lines appended since the last call (none while the file does not exist:
+        it is created on the attempt's first output byte)."""
         try:
             with open_regular_file(self.path) as fh:
                 fh.seek(self.offset)

@@ -160,11 +160,23 @@ def test_ambiguous_prefix_is_an_error_listing_the_candidates(
     assert other in err
 
 
-def test_missing_log_file_is_reported(wf: Wf, run_id: str, wf_home: Path) -> None:
-    (wf_home / "logs" / run_id / "first" / "attempt_1.log").unlink()
-    code, out, _ = wf("logs", run_id)
-    assert code == 0
-    assert "[first] (No logs recorded)" in out
+def test_a_missing_log_file_shows_as_an_empty_log(wf: Wf, run_id: str, wf_home: Path) -> None:
+    # An attempt that printed nothing has no file (docs/executors.md, "How a task runs").
+    log = wf_home / "logs" / run_id / "first" / "attempt_1.log"
+    log.write_bytes(b"")
+    shown = {"empty": [wf("logs", run_id), wf("logs", run_id, "first", "--attempt", "1")]}
+    log.unlink()
+    shown["missing"] = [wf("logs", run_id), wf("logs", run_id, "first", "--attempt", "1")]
+    assert shown["missing"] == shown["empty"]
+    (code, out, err), (code_one, out_one, _) = shown["missing"]
+    assert (code, code_one, err) == (0, 0, "")
+    lines = out.splitlines()
+    header = lines.index("[first] Attempt 1 | Status: success | Exit Code: 0")
+    after = "[flaky] Attempt 1 | Status: failed | Exit Code: 4"
+    assert lines[header + 1 : header + 3] == ["", after]
+    assert "No logs recorded" not in out + out_one
+    assert "Unable to read" not in out + out_one
+    assert out_one.endswith("--- Output ---\n")
 
 
 def test_early_failure_has_no_log(wf: Wf, write_workflow: WriteWorkflow) -> None:

@@ -102,6 +102,9 @@ def test_dependents_start_after_their_dependencies_and_rows_name_the_worker(
         assert row.hostname in workers
         assert row.pid is not None
     assert (tmp_path / "logs" / run.id / "d" / "attempt_1.log").read_text() == "d\n"
+    # 'c' printed nothing: its log path is recorded, no file is created (docs/executors.md)
+    assert by_id["c"].log_path == str(tmp_path / "logs" / run.id / "c" / "attempt_1.log")
+    assert not Path(by_id["c"].log_path).exists()
     (started,) = [e for e in store.list_audit_trail(run_id=run.id) if e.event_type == "run_started"]
     assert '"executor":"dask"' in started.event_data
     assert f'"scheduler":"{cluster.address}"' in started.event_data
@@ -209,6 +212,27 @@ def test_the_log_cap_applies_and_register_still_sees_the_last_line(
     assert row.output_truncated == total - 1000
     variables = {v.variable_name: v.variable_value for v in store.latest_variables(run.id)}
     assert variables["last"] == "final"
+
+
+def test_a_log_planted_before_the_first_byte_costs_only_the_output(
+    cluster, store, write_dag, tmp_path, caplog
+):
+    # The log is created here when the first chunk arrives from the worker; a FIFO the task
+    # put there first is refused then (never blocking), the output discarded with a warning.
+    logs = tmp_path / "logs"
+    dag = write_dag(f"""
+        [tasks.t]
+        cmd = 'mkfifo "{logs}/$WF_RUN_ID/t/attempt_$WF_ATTEMPT.log"; echo lost'
+    """)
+    with caplog.at_level("WARNING", logger="wf.executor"):
+        run = dask_executor(store, cluster.address, tmp_path).execute(dag)
+    assert run.status is RunStatus.SUCCESS
+    (row,) = rows(store, run.id, "t")
+    assert row.output_truncated == len(b"lost\n")
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warnings == [
+        f"cannot write log {row.log_path}: not a regular file; 5 byte(s) of output discarded"
+    ]
 
 
 def test_a_hundred_task_fan_out(cluster, store, write_dag, tmp_path):

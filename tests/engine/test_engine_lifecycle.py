@@ -110,7 +110,7 @@ def test_retry_then_success_records_each_attempt_and_counts_rows(write_dag, engi
     counter = tmp_path / "count"
     dag = write_dag(f"""
         [tasks.flaky]
-        cmd = '{counter_cmd(counter, 3)}'
+        cmd = 'echo "try $WF_ATTEMPT"; {counter_cmd(counter, 3)}'
         retries = 2
     """)
     result = engine.run(dag)
@@ -128,8 +128,37 @@ def test_retry_then_success_records_each_attempt_and_counts_rows(write_dag, engi
     assert [e["attempt"] for e in retried] == [2, 3]
     assert result.kinds("flaky") == ["task_started", "task_retrying", "task_retrying", "task_done"]
     # every attempt logs to its own file
-    for n in (1, 2, 3):
-        assert (result.logs_dir / result.run.id / "flaky" / f"attempt_{n}.log").exists()
+    for n, row in enumerate(rows, start=1):
+        assert row.log_path == str(result.logs_dir / result.run.id / "flaky" / f"attempt_{n}.log")
+        assert result.log("flaky", n) == f"try {n}\n".encode()
+
+
+def test_an_attempt_that_prints_nothing_records_its_log_path_and_leaves_no_file(write_dag, engine):
+    # docs/executors.md, "How a task runs": the log file is created on the first output byte.
+    dag = write_dag("""
+        [tasks.silent]
+        cmd = "true"
+
+        [tasks.quiet]
+        cmd = "exit 3"
+        retries = 1
+        depends_on = ["silent"]
+    """)
+    result = engine.run(dag)
+    assert result.run.status is RunStatus.FAILED
+    rows = result.rows("quiet") + result.rows("silent")
+    assert [(r.task_id, r.attempt, r.state) for r in rows] == [
+        ("quiet", 1, TaskStatus.FAILED),
+        ("quiet", 2, TaskStatus.FAILED),
+        ("silent", 1, TaskStatus.SUCCESS),
+    ]
+    for row in rows:
+        expected = result.logs_dir / result.run.id / row.task_id / f"attempt_{row.attempt}.log"
+        assert row.log_path == str(expected)
+        assert not expected.exists()
+        assert row.output_truncated == 0
+    assert [r.stack_trace for r in result.rows("quiet")] == ["", ""]
+    assert result.run.error == "task quiet failed after 2 attempt(s): exit status 3"
 
 
 def test_retries_exhausted_fails_with_attempt_count_and_last_error(write_dag, engine):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import time
 from pathlib import Path
 
@@ -146,21 +147,144 @@ def test_a_command_that_cannot_start_is_an_attempt_already_over(tmp_path: Path) 
     assert result.outcome is Outcome.START_FAILED
     assert result.error is not None
     assert result.error.startswith("failed to start command")
-    assert (tmp_path / "nostart.log").exists()
+    # Nothing was written: no log file (docs/executors.md, "How a task runs").
+    assert not (tmp_path / "nostart.log").exists()
 
 
-def test_log_file_that_cannot_be_created_raises_and_leaves_nothing_running(
-    tmp_path: Path,
-) -> None:
+def test_a_command_that_cannot_start_empties_a_stale_log(tmp_path: Path) -> None:
+    # A run killed before the attempt was on record left a log under its number: a failed
+    # start must not let that output pass for this attempt's.
+    stale = tmp_path / "nostart.log"
+    stale.write_text("output of a killed attempt\n")
+    spec = _spec(tmp_path, "nostart", "true")
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    spec.cwd = str(gone)
+    gone.rmdir()
     reactor = Reactor()
     try:
-        spec = _spec(tmp_path, "x", "sleep 30")
-        spec.log_path = tmp_path / "missing-dir" / "x.log"
-        with pytest.raises(OSError):
+        attempt = reactor.start(spec)
+    finally:
+        reactor.close()
+    assert _result(attempt).outcome is Outcome.START_FAILED
+    assert stale.read_bytes() == b""
+
+
+def _plant(kind: str, path: Path, precious: Path) -> None:
+    if kind == "a directory":
+        path.mkdir()
+    elif kind == "a FIFO":
+        os.mkfifo(path)
+    elif kind == "a symbolic link":
+        path.symlink_to(precious)
+    else:
+        path.symlink_to(path)
+
+
+#: What a task may put where its log goes, and the reason wf gives when it refuses it.
+PLANTED = {
+    "a directory": "Is a directory",
+    "a FIFO": "not a regular file",
+    "a symbolic link": "is a symbolic link",
+    "a symbolic link loop": "is a symbolic link",
+}
+
+
+@pytest.mark.parametrize("kind", PLANTED)
+def test_a_file_in_place_of_the_log_raises_at_start_and_leaves_nothing_running(
+    tmp_path: Path, kind: str
+) -> None:
+    precious = tmp_path / "precious"
+    precious.write_text("keep me\n")
+    spec = _spec(tmp_path, "x", "sleep 30")
+    _plant(kind, tmp_path / "x.log", precious)
+    reactor = Reactor()
+    try:
+        with pytest.raises(OSError, match=PLANTED[kind]):
             reactor.start(spec)
         assert reactor.active == 0
     finally:
         reactor.close()
+    assert precious.read_text() == "keep me\n"
+
+
+@pytest.mark.parametrize("printed", ["hello\n", ""])
+def test_a_log_that_cannot_be_created_costs_only_the_output(
+    tmp_path: Path, printed: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # No file at the start, none possible at the first byte: a write error like a full disk.
+    spec = _spec(tmp_path, "x", f"printf '{printed}'; exit 0")
+    spec.log_path = tmp_path / "missing-dir" / "x.log"
+    with caplog.at_level("WARNING", logger="wf.executor"):
+        result = run_attempt(spec)
+    assert result.ok
+    assert result.stdout_tail == printed.encode()
+    assert result.output_truncated == len(printed)
+    assert not (tmp_path / "missing-dir").exists()
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    if printed:
+        assert warnings == [
+            f"cannot write log {spec.log_path}: No such file or directory; "
+            f"{len(printed)} byte(s) of output discarded"
+        ]
+    else:
+        assert warnings == []
+
+
+@pytest.mark.parametrize("kind", PLANTED)
+def test_a_file_planted_before_the_first_byte_is_refused_then(
+    tmp_path: Path, kind: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The start found nothing at the log path; the task puts something there before it
+    # prints. The first byte meets it: refused without blocking or following a link, the
+    # output is discarded with a warning, the attempt goes on.
+    precious = tmp_path / "precious"
+    precious.write_text("keep me\n")
+    go = tmp_path / "go"
+    spec = _spec(tmp_path, "x", f"while [ ! -e {go} ]; do sleep 0.01; done; echo late; exit 4")
+    reactor = Reactor()
+    try:
+        with caplog.at_level("WARNING", logger="wf.executor"):
+            attempt = reactor.start(spec)
+            _plant(kind, tmp_path / "x.log", precious)
+            go.touch()
+            _run_all(reactor, [attempt])
+    finally:
+        reactor.close()
+    result = _result(attempt)
+    assert result.outcome is Outcome.EXITED
+    assert result.exit_code == 4
+    assert result.stdout_tail == b"late\n"
+    assert result.output_truncated == len(b"late\n")
+    assert precious.read_text() == "keep me\n"
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warning == (
+        f"cannot write log {spec.log_path}: {PLANTED[kind]}; 5 byte(s) of output discarded"
+    )
+
+
+def test_an_attempt_that_prints_nothing_leaves_no_log_file(tmp_path: Path) -> None:
+    quiet = run_attempt(_spec(tmp_path, "quiet", "true"))
+    failed = run_attempt(_spec(tmp_path, "failed", "exit 3"))
+    loud = run_attempt(_spec(tmp_path, "loud", "echo hi >&2"))
+    assert quiet.ok
+    assert loud.ok
+    assert failed.exit_code == 3
+    assert (quiet.output_truncated, failed.output_truncated) == (0, 0)
+    assert not (tmp_path / "quiet.log").exists()
+    assert not (tmp_path / "failed.log").exists()
+    assert (tmp_path / "loud.log").read_bytes() == b"hi\n"  # stderr alone creates it too
+    assert stat.S_IMODE((tmp_path / "loud.log").stat().st_mode) == 0o600
+
+
+def test_output_held_back_by_the_masker_creates_the_log_when_flushed(tmp_path: Path) -> None:
+    # "abc" may begin the secret "abcdef": held back until the end, then written at close.
+    result = run_attempt(_spec(tmp_path, "held", "printf abc", secrets=("abcdef",)))
+    assert result.ok
+    assert (tmp_path / "held.log").read_bytes() == b"abc"
+    masked = run_attempt(_spec(tmp_path, "masked", "printf abc; printf def", secrets=("abcdef",)))
+    assert masked.ok
+    assert (tmp_path / "masked.log").read_bytes() == b"***"
 
 
 def test_the_output_file_is_not_created_the_task_creates_it(tmp_path: Path) -> None:
@@ -201,14 +325,14 @@ def test_drive_throws_a_failed_log_creation_into_the_lifecycle(tmp_path: Path) -
 
     def steps() -> Steps[str]:
         spec = _spec(tmp_path, "e", "true")
-        spec.log_path = tmp_path / "nope" / "e.log"
+        (tmp_path / "e.log").mkdir()  # a directory in place of the log: refused at the start
         try:
             yield Spawn(spec, cancel, lambda pid, t, host=None: None)
         except OSError as exc:
             return f"caught {type(exc).__name__}"
         return "not raised"
 
-    assert drive(steps()) == "caught FileNotFoundError"
+    assert drive(steps()) == "caught IsADirectoryError"
 
 
 class _RecordingGuard:

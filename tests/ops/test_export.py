@@ -93,20 +93,36 @@ def test_tar_holds_run_json_and_every_attempt_log(wf, flow_run, tmp_path):
         assert all(m.isfile() and m.mode == 0o600 for m in members.values())
         payload = json.load(tar.extractfile("run.json"))  # type: ignore[arg-type]
         fetch_log = tar.extractfile("logs/fetch/attempt_1.log").read()  # type: ignore[union-attr]
+        build_log = tar.extractfile("logs/build/attempt_1.log").read()  # type: ignore[union-attr]
     assert payload["run"]["id"] == flow_run
     assert fetch_log == b"fetched\n"
+    # 'build' printed nothing, so it has no file: an empty log (docs/cli.md#wf-export)
+    assert build_log == b""
+    assert members["logs/build/attempt_1.log"].size == 0
 
 
-def test_tar_skips_missing_logs(wf, flow_run, store, tmp_path):
+def test_tar_packs_a_missing_log_as_an_empty_member(wf, flow_run, store, tmp_path):
     (fetch,) = store.list_task_executions(run_id=flow_run, task_id="fetch")
+    (build,) = store.list_task_executions(run_id=flow_run, task_id="build")
     Path(fetch.log_path).unlink()
+    assert not Path(build.log_path).exists()  # it printed nothing
     target = tmp_path / "run.tgz"
     code, _, err = wf("export", flow_run, "--format", "tar", "--output", str(target))
     assert code == 0
-    assert "2 log files" in err
+    assert "3 task executions, 3 log files" in err
     with tarfile.open(target) as tar:
-        assert "logs/fetch/attempt_1.log" not in tar.getnames()
-        assert "logs/build/attempt_1.log" in tar.getnames()
+        members = {m.name: m for m in tar.getmembers()}
+        assert set(members) == {
+            "run.json",
+            "logs/fetch/attempt_1.log",
+            "logs/build/attempt_1.log",
+            "logs/__GLOBAL_FAILURE_TRAP__/attempt_1.log",
+        }
+        for name in ("logs/fetch/attempt_1.log", "logs/build/attempt_1.log"):
+            assert members[name].isfile()
+            assert members[name].mode == 0o600
+            assert members[name].size == 0
+            assert tar.extractfile(name).read() == b""  # type: ignore[union-attr]
 
 
 def test_tar_without_output_is_a_usage_error(wf, flow_run):

@@ -269,9 +269,12 @@ def test_fuzzed_templates_interpolate_exactly_or_fail_early(
 
 
 def _last_log(wf: Wf) -> bytes:
+    """The last attempt's log; an attempt that printed nothing has no file: empty
+    (docs/executors.md, "How a task runs")."""
     run_id = json.loads(wf("runs", "--json", "-l", "1").out)["runs"][0]["id"]
     rows = json.loads(wf("inspect", run_id, "--json").out)["tasks"]
-    return Path(rows[-1]["log_path"]).read_bytes()
+    log = Path(rows[-1]["log_path"])
+    return log.read_bytes() if log.exists() else b""
 
 
 # -- --var -----------------------------------------------------------------------------------------

@@ -112,7 +112,7 @@ def test_a_task_that_swaps_its_log_for_a_fifo_blocks_no_reader(tmp_path: Path) -
         {PATHS}
         echo some output
         LOG="$D/attempt_$WF_ATTEMPT.log"
-        while [ ! -f "$LOG" ]; do sleep 0.01; done  # wf opens it while the shell starts
+        while [ ! -f "$LOG" ]; do sleep 0.01; done  # wf creates it on the first output byte
         rm -f "$LOG"; mkfifo "$LOG"
         exit 2
         '''
@@ -147,10 +147,12 @@ def test_a_run_with_fifos_in_place_of_logs_still_stops(tmp_path: Path, stop: str
         [tasks.t]
         cmd = '''
         {PATHS}
+        echo first output
         LOG="$D/attempt_$WF_ATTEMPT.log"
-        while [ ! -f "$LOG" ]; do sleep 0.01; done  # wf opens it while the shell starts
+        while [ ! -f "$LOG" ]; do sleep 0.01; done  # wf creates it on the first output byte
         rm -f "$LOG"; mkfifo "$LOG"
         touch {started}
+        echo more output
         sleep 60
         '''
         """,

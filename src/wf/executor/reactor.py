@@ -152,8 +152,10 @@ class Reactor:
     ) -> Attempt:
         """Spawn SPEC's command. A command that cannot start gives an attempt already over.
 
-        ``OSError`` from the log file propagates (nothing keeps running). The WF_OUTPUT file
-        is not created: the task's ``>>`` creates it (docs/variables.md, "WF_OUTPUT").
+        ``OSError`` from a file already at the log path (a FIFO, a link, a directory)
+        propagates (nothing keeps running); the log itself is created on the first output byte.
+        The WF_OUTPUT file is not created: the task's ``>>`` creates it (docs/variables.md,
+        "WF_OUTPUT").
         """
         attempt = Attempt(spec, cancel, tag)
         out_r, out_w = os.pipe2(os.O_CLOEXEC)
@@ -182,7 +184,8 @@ class Reactor:
         attempt.proc = proc
         WATCHDOG.add(proc.pid, markers, expected=True)
         attempt.guarded = True
-        # The log is opened while the shell starts up; output waits in the pipes meanwhile.
+        # A file at the log path is dealt with while the shell starts up (output waits in the
+        # pipes meanwhile); the log is created on the first output byte.
         try:
             attempt.sink = LogSink(spec.log_path, spec.log_max_bytes, spec.secrets)
             if on_start is not None:

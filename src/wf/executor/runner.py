@@ -126,7 +126,7 @@ class RunnerSession(Protocol):
     ) -> AttemptHandle:
         """Start SPEC; a command that cannot start gives a handle already over.
 
-        ``OSError`` from the log or WF_OUTPUT file propagates (nothing keeps running).
+        ``OSError`` from a file already at the log path propagates (nothing keeps running).
         """
         ...
 
@@ -153,15 +153,28 @@ class AttemptRunner(Protocol):
     def describe(self) -> dict[str, object]: ...
 
 
+#: How an attempt log is opened: emptied, appended to (created only with ``O_CREAT`` added).
+_LOG_FLAGS = os.O_WRONLY | os.O_TRUNC | os.O_APPEND
+
+
 class LogSink:
-    """Appends chunks to the attempt log, unbuffered, up to the cap; keeps the stdout tail."""
+    """Appends chunks to the attempt log, unbuffered, up to the cap; keeps the stdout tail.
+
+    The file is created on the first byte to write (docs/executors.md, "How a task runs"): an
+    attempt that prints nothing leaves no file, which every reader shows as an empty log.
+    """
 
     def __init__(self, path: str | Path, cap: int, secrets: tuple[str, ...] = ()) -> None:
-        # Emptied first: a run killed before an attempt was on record may have left a log
-        # under the same attempt number, which the resumed attempt must not add to.
-        # Only a regular file, never through a link, never blocking: a task may have put a FIFO
-        # or a symbolic link where a later attempt's log goes.
-        self.fd = open_regular(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND)
+        self.path = path
+        # Whatever is at PATH already is dealt with now, in one system call (an open without
+        # O_CREAT): a log a run killed before its attempt was on record left under the same
+        # attempt number is emptied (the resumed attempt must not add to it); anything but a
+        # regular file is refused, never through a link, never blocking (a task may have put a
+        # FIFO or a symbolic link where a later attempt's log goes): ``OSError``.
+        try:
+            self.fd: int | None = open_regular(path, _LOG_FLAGS)
+        except FileNotFoundError:
+            self.fd = None  # nothing there: created with the first byte
         self.cap = cap
         self.written = 0
         self.discarded = 0
@@ -219,11 +232,22 @@ class LogSink:
 
     def _write_all(self, data: bytes) -> int:
         """Write DATA; fewer bytes are written only when the log cannot take more (full disk)."""
+        if not data:
+            return 0
+        fd = self.fd
+        if fd is None:
+            # The first byte: the same rules as a log already there (a FIFO or link planted
+            # since the start is refused); a log that cannot be created is a write error.
+            try:
+                fd = self.fd = open_regular(self.path, _LOG_FLAGS | os.O_CREAT)
+            except OSError as exc:
+                self.write_error = exc
+                return 0
         view = memoryview(data)
         done = 0
         while view:
             try:
-                n = os.write(self.fd, view)
+                n = os.write(fd, view)
             except OSError as exc:
                 self.write_error = exc
                 return done
@@ -236,7 +260,9 @@ class LogSink:
             rest = self._mask.flush()
             if rest:
                 self._append(rest)
-        os.close(self.fd)
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
         tail = bytes(self.tail[-STDOUT_TAIL_BYTES:])
         self.tail = bytearray()
         return tail

@@ -279,7 +279,8 @@ def tail_text(data: bytes, count: int = 10) -> str:
 
 
 def tail_lines(log_path: str | None, count: int = 10) -> str | None:
-    """The last COUNT lines of a log file, or None without one."""
+    """The last COUNT lines of a log file ("" for a missing file: the attempt printed nothing),
+    or None when none is recorded or it cannot be read."""
     if not log_path:
         return None
     try:
@@ -288,6 +289,8 @@ def tail_lines(log_path: str | None, count: int = 10) -> str | None:
             size = fh.tell()
             fh.seek(max(0, size - 64 * 1024))
             data = fh.read()
+    except FileNotFoundError:
+        return ""
     except OSError:
         return None
     lines = data.decode("utf-8", errors="replace").splitlines()
