@@ -11,7 +11,6 @@ import contextlib
 import re
 from collections.abc import Iterable
 
-from wf.contextmap.condition import condition_names
 from wf.contextmap.errors import ConditionError
 from wf.contextmap.placeholders import PLACEHOLDER_RE, referenced_names
 from wf.contextmap.reserved import RESERVED_NAMES
@@ -38,6 +37,8 @@ def read_names(task: TaskDefinition) -> list[str]:
     names |= referenced_names(task.working_dir)
     names |= referenced_names(task.register)
     if task.condition:
+        from wf.contextmap.condition import condition_names
+
         with contextlib.suppress(ConditionError):
             names |= condition_names(task.condition)
     return sorted(names)

@@ -5,10 +5,10 @@ See docs/storage.md#reads-and-health.
 
 from __future__ import annotations
 
-import statistics
 from datetime import datetime, timedelta
 from typing import Any
 
+from wf.stats import median
 from wf.storage.base import StoreBase
 from wf.storage.models import (
     AuditEntry,
@@ -159,7 +159,7 @@ class StoreReads(StoreBase):
         samples: dict[str, list[int]] = {}
         for task_id, duration_ms in rows:
             samples.setdefault(task_id, []).append(int(duration_ms))
-        return {task: statistics.median(values) / 1000.0 for task, values in samples.items()}
+        return {task: median(values) / 1000.0 for task, values in samples.items()}
 
     def workflow_stats(self) -> dict[str, WorkflowStats]:
         """Per workflow name: total, success and failed run counts and the newest start."""
