@@ -73,6 +73,36 @@ class StoreReads(StoreBase):
         ``start_after`` is inclusive, ``start_before`` exclusive. ``sort`` is one of
         time, name, workflow, duration, tasks, status (ties: newest first).
         """
+        rows = self.run_rows(
+            RUN_COLUMNS,
+            workflow=workflow,
+            status=status,
+            tag=tag,
+            start_after=start_after,
+            start_before=start_before,
+            limit=limit,
+            offset=offset,
+            min_duration_ms=min_duration_ms,
+            sort=sort,
+        )
+        return [run_from_row(r) for r in rows]
+
+    def run_rows(
+        self,
+        columns: str,
+        *,
+        workflow: str | None = None,
+        status: RunStatus | str | None = None,
+        tag: str | None = None,
+        start_after: datetime | None = None,
+        start_before: datetime | None = None,
+        limit: int = 0,
+        offset: int = 0,
+        min_duration_ms: int | None = None,
+        sort: str = "time",
+    ) -> list[tuple[Any, ...]]:
+        """``list_runs`` as raw rows of COLUMNS (a list of ``runs`` columns, as SQL text): for
+        listings that show a few fields of many runs (``wf runs --json -l 0``)."""
         order = RUN_ORDERS.get(sort)
         if order is None:
             raise ValueError(f"unknown sort key: {sort}")
@@ -85,8 +115,9 @@ class StoreReads(StoreBase):
             min_duration_ms=min_duration_ms,
         )
         page, page_params = limit_clause(limit, offset)
-        sql = f"SELECT {RUN_COLUMNS} FROM runs{where} ORDER BY {order}{page}"
-        return [run_from_row(r) for r in self._all(sql, params + page_params)]
+        sql = f"SELECT {columns} FROM runs{where} ORDER BY {order}{page}"
+        rows: list[tuple[Any, ...]] = self._all(sql, params + page_params)
+        return rows
 
     def count_runs(
         self,

@@ -5,7 +5,12 @@ See docs/storage.md#run-ids-and-times.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
+from typing import Any
+
+#: The form ``format_time`` writes: parsing and formatting it again gives the same text.
+_STORED = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
 
 
 def now_utc() -> datetime:
@@ -45,3 +50,13 @@ def parse_time(text: str | None) -> datetime | None:
     if dt.utcoffset():
         return dt.astimezone(UTC)
     return dt if dt.tzinfo is UTC else dt.replace(tzinfo=UTC)
+
+
+def normalized_time(text: Any) -> str | None:
+    """``format_optional(parse_time(TEXT))``, the stored text of a time column as reads show
+    it: TEXT itself when it is already in the stored form (checked by parsing it, so that a
+    malformed time raises ValueError all the same), without building two datetimes."""
+    if type(text) is str and len(text) == 27 and _STORED.fullmatch(text):
+        datetime.fromisoformat(text)
+        return text
+    return format_optional(parse_time(text))
