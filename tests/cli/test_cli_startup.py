@@ -20,6 +20,7 @@ OPTIONAL = [
     "wf.cache",
     "wf.cache.hashing",
     "wf.storage.cacherows",
+    "wf.storage.readrows",
     "wf.contextmap.condition",
     "wf.executor.resume",
     "wf.executor.daskrunner",

@@ -6,22 +6,19 @@ See docs/storage.md#reads-and-health.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wf.stats import median
 from wf.storage.base import StoreBase
 from wf.storage.models import (
-    AuditEntry,
     ContextSnapshot,
     DAGCache,
     ForensicLog,
     Run,
     RunStatus,
-    RunSummary,
     TaskDependency,
     TaskExecution,
     TaskStatus,
-    WorkflowStats,
 )
 from wf.storage.queries import ACTIVE_STATUSES_SQL, RUN_ORDERS, limit_clause, run_filters
 from wf.storage.rows import (
@@ -42,6 +39,9 @@ from wf.storage.rows import (
 )
 from wf.storage.schema import current_version
 from wf.storage.times import format_time, now_utc, parse_time
+
+if TYPE_CHECKING:
+    from wf.storage.readrows import AuditEntry, RunSummary, WorkflowStats
 
 _SUMMARY = (
     "SELECT COUNT(*), SUM(status = 'success'), SUM(status = 'failed'), SUM(status = 'running'), "
@@ -163,6 +163,8 @@ class StoreReads(StoreBase):
         total, success, failed, running, cancelled, interrupted, resuming, pending = (
             int(v or 0) for v in row[:8]
         )
+        from wf.storage.readrows import RunSummary
+
         return RunSummary(
             total_runs=total,
             success=success,
@@ -194,6 +196,8 @@ class StoreReads(StoreBase):
 
     def workflow_stats(self) -> dict[str, WorkflowStats]:
         """Per workflow name: total, success and failed run counts and the newest start."""
+        from wf.storage.readrows import WorkflowStats
+
         rows = self._all(
             "SELECT workflow_name, COUNT(*), SUM(status = 'success'), SUM(status = 'failed'), "
             "MAX(start_time) FROM runs GROUP BY workflow_name ORDER BY workflow_name"
