@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-import tempfile
 import threading
 
 from wf.executor.containment import Markers
@@ -129,6 +128,8 @@ def _open_register() -> int:
     """An anonymous file for the register (close-on-exec; the guard gets it by ``dup2``)."""
     if hasattr(os, "memfd_create"):
         return os.memfd_create("wf-guard")
+    import tempfile  # here: with shutil and random, ≈3 ms of every start-up on Linux
+
     fd, path = tempfile.mkstemp(prefix="wf-guard-")
     os.unlink(path)
     return fd
