@@ -81,3 +81,22 @@ def test_kill_attempt_tree_ends_every_process_of_the_attempt_and_only_those(
 
 def test_the_subreaper_is_set_once_and_reported() -> None:
     assert containment.become_subreaper() is containment.become_subreaper()
+
+
+def test_log_directory_helpers_are_known_children_until_reaped(tmp_path: Path) -> None:
+    from wf.executor import procgroup
+    from wf.executor.logdirs import MIN_NODES, prepare_log_dirs
+
+    nodes = [f"n{i}" for i in range(MIN_NODES)]
+    before = set(procgroup.started_children())
+    reap = prepare_log_dirs(str(tmp_path / "run"), nodes)
+    helpers = procgroup.started_children() - before
+    assert helpers, "no mkdir helper was started"
+    # A finished helper is a zombie child until reaped: the stray check must not take it for
+    # an adopted orphan to look at (it is skipped as one of ours).
+    for pid in helpers:
+        assert pid in containment.own_children()
+    assert not containment.strays_left({})
+    reap()
+    assert not helpers & procgroup.started_children()
+    assert all((tmp_path / "run" / node).is_dir() for node in nodes)

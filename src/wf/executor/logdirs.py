@@ -16,6 +16,7 @@ import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from wf.executor.procgroup import note_reaped, note_started
 from wf.files import make_private_dirs
 
 log = logging.getLogger("wf.executor")
@@ -45,19 +46,22 @@ def prepare_log_dirs(run_log_dir: str, node_ids: Sequence[str]) -> Callable[[], 
     for start in range(0, len(node_ids), CHUNK):
         paths = [os.path.join(run_log_dir, n) for n in node_ids[start : start + CHUNK]]
         try:
-            pids.append(
-                os.posix_spawn(
-                    mkdir, ["mkdir", "-m", "700", "--", *paths], {}, file_actions=actions
-                )
+            pid = os.posix_spawn(
+                mkdir, ["mkdir", "-m", "700", "--", *paths], {}, file_actions=actions
             )
         except OSError as exc:
             log.debug("cannot start mkdir for log directories: %s", exc)
             break
+        # Known as ours: the stray check at every attempt's exit skips it (a finished helper
+        # stays a zombie until ``reap``) instead of reading its /proc entry each time.
+        note_started(pid)
+        pids.append(pid)
 
     def reap() -> None:
         for pid in pids:
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, 0)
+            note_reaped(pid)
 
     return reap
 

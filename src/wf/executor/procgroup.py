@@ -20,18 +20,19 @@ RESTORED_SIGNALS = tuple(
     getattr(signal, name) for name in ("SIGPIPE", "SIGXFZ", "SIGXFSZ") if hasattr(signal, name)
 )
 _HAS_POSIX_SPAWN_SETSID = sys.platform.startswith("linux") and hasattr(os, "posix_spawn")
-#: Children this process started in a session of their own and has not reaped yet (attempt
-#: shells, the orphan guard): containment tells them apart from adopted orphans.
+#: Children this process started and reaps itself, not reaped yet (attempt shells and the orphan
+#: guard, each in a session of its own; the log-directory helpers): containment tells them
+#: apart from adopted orphans.
 _STARTED: set[int] = set()
 
 
 def started_children() -> set[int]:
-    """The session-leading children we started and have not reaped (see ``_STARTED``)."""
+    """The children we started and have not reaped (see ``_STARTED``)."""
     return _STARTED
 
 
 def note_started(pid: int) -> None:
-    """Record PID as a child we started in a session of its own."""
+    """Record PID as a child we started (and reap ourselves)."""
     _STARTED.add(pid)
 
 
