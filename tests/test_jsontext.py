@@ -1,5 +1,6 @@
 """wf.jsontext.dumps_indented writes exactly what json.dumps(indent=2, ensure_ascii=False) writes
-(``wf runs --json`` uses it for its large documents)."""
+(``wf runs --json`` uses it for its large documents), and compact_dumps what compact json.dumps
+writes (audit entries, fingerprints)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wf.jsontext import dumps_indented
+from wf.jsontext import compact_dumps, dumps_indented
 
 
 class Colour(enum.StrEnum):
@@ -74,3 +75,28 @@ def test_what_json_refuses_is_refused_the_same_way() -> None:
     loop.append(loop)
     with pytest.raises(ValueError, match="Circular reference"):
         dumps_indented(loop)
+
+
+COMPACT = [
+    {"sort_keys": False, "ensure_ascii": True},
+    {"sort_keys": True, "ensure_ascii": False},
+    {"sort_keys": True, "ensure_ascii": True},
+    {"sort_keys": False, "ensure_ascii": False},
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(DOCUMENTS, st.sampled_from(COMPACT))
+def test_compact_text_is_json_dumps_text(document: Any, options: dict[str, bool]) -> None:
+    try:
+        expected = json.dumps(document, separators=(",", ":"), **options)
+    except TypeError:  # sort_keys over keys of mixed types: refused the same way
+        with pytest.raises(TypeError):
+            compact_dumps(**options)(document)
+        return
+    assert compact_dumps(**options)(document) == expected
+
+
+def test_compact_refuses_what_json_refuses() -> None:
+    with pytest.raises(TypeError, match="not JSON serializable"):
+        compact_dumps()({"when": object()})

@@ -177,7 +177,9 @@ def active(masker: Masker) -> Iterator[None]:
 
 
 def _current() -> Masker | None:
-    if not _active:
+    # No active masker holds a value (a run without secrets, the usual case): nothing to build
+    # or compare. ``tuple`` copies the maskers at once (the GIL), so no lock is needed here.
+    if not any(tuple(_active.values())):
         return None
     with _lock:
         wanted = {v for m in _active.values() for v in m.values}
@@ -194,8 +196,6 @@ def mask_text(text: str) -> str:
 
 def mask_params(params: Any) -> Any:
     """SQL parameters with every text masked (the same object when no run has secrets)."""
-    if not _active:
-        return params
     masker = _current()
     if masker is None or not masker:
         return params

@@ -5,13 +5,15 @@ See docs/resume.md#fingerprints.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 
 from wf.contextmap import ContextMap
 from wf.dag.model import TaskDefinition
 from wf.dag.unset import read_names
 from wf.digests import sha256_hex
+from wf.jsontext import compact_dumps
+
+_CANONICAL_JSON = compact_dumps(sort_keys=True, ensure_ascii=False)
 
 
 def referenced_variables(task: TaskDefinition) -> set[str]:
@@ -43,5 +45,5 @@ def fingerprint(
         "matrix": dict(matrix_vars),
         "vars": values,
     }
-    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    canonical = _CANONICAL_JSON(payload)
     return "v1:" + sha256_hex(canonical.encode("utf-8"))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import codecs
 import enum
-import json
 import logging
 import os
 from collections.abc import Callable
@@ -19,6 +18,7 @@ from wf.executor.cancel import CancelScope
 from wf.executor.events import EventDispatcher, ProgressEvent, ProgressEventKind
 from wf.executor.writer import StoreWriter
 from wf.files import open_regular_file
+from wf.jsontext import compact_dumps
 from wf.secrets import Masker
 from wf.storage import ContextSnapshot, ExecutionMode, Store, TaskExecution
 from wf.storage.times import now_utc
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("wf.executor")
 
 OUTPUT_EVENT_BYTES = 65536
-_COMPACT_JSON = json.JSONEncoder(separators=(",", ":"))
+_COMPACT_JSON = compact_dumps()
 
 
 class NodeStatus(enum.StrEnum):
@@ -176,7 +176,7 @@ class RunState:
 
     def audit(self, event_type: str, data: dict[str, Any]) -> None:
         """Queue an audit entry; a failed write is logged and never fails the run."""
-        self.writer.audit(self.run_id, event_type, _COMPACT_JSON.encode(data))
+        self.writer.audit(self.run_id, event_type, _COMPACT_JSON(data))
 
     def queue_row_write(self, row: TaskExecution, write: Callable[[Store], object]) -> None:
         """Queue WRITE of ROW unless a write of ROW is already queued.

@@ -18,15 +18,10 @@ def now_utc() -> datetime:
 
 def format_time(dt: datetime) -> str:
     """Format DT as the fixed-width stored form. A naive DT is taken to be UTC already."""
-    if dt.tzinfo is not UTC:
-        dt = (
-            dt.replace(tzinfo=None)
-            if dt.tzinfo is None
-            else dt.astimezone(UTC).replace(tzinfo=None)
-        )
-    else:
-        dt = dt.replace(tzinfo=None)
     # isoformat is implemented in C; years 1000-9999 give exactly 26 characters before the Z.
+    if dt.tzinfo is UTC:  # the usual case: its "+00:00" becomes the Z (no naive copy made)
+        return dt.isoformat(timespec="microseconds")[:-6] + "Z"
+    dt = dt.replace(tzinfo=None) if dt.tzinfo is None else dt.astimezone(UTC).replace(tzinfo=None)
     return dt.isoformat(timespec="microseconds") + "Z"
 
 
