@@ -138,11 +138,24 @@ def claim_process() -> None:
 
 
 # -- reading /proc ---------------------------------------------------------------------------
+def _read_file(path: str) -> bytes:
+    """PATH's whole content: open, read to the end, close (``open(path, "rb").read()`` also
+    asks for the file's size, position and terminal state: twice the system calls, and one
+    exit of every attempt reads a /proc file)."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        chunks = []
+        while chunk := os.read(fd, 65536):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
 def read_proc(pid: int) -> Proc | None:
     """PID's stat line, or None if it is gone."""
     try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            stat = fh.read()
+        stat = _read_file(f"/proc/{pid}/stat")
     except OSError:
         return None
     fields = stat[stat.rfind(b")") + 2 :].split()
@@ -155,8 +168,7 @@ def read_proc(pid: int) -> Proc | None:
 def read_environ(pid: int) -> bytes | None:
     """PID's start-up environment as ``\\0KEY=VALUE\\0…``, or None if it cannot be read."""
     try:
-        with open(f"/proc/{pid}/environ", "rb") as fh:
-            return b"\0" + fh.read()
+        return b"\0" + _read_file(f"/proc/{pid}/environ")
     except OSError:
         return None
 
@@ -180,8 +192,7 @@ def own_children() -> list[int]:
     """This process's children, adopted orphans included (zombies too)."""
     pid = os.getpid()
     try:
-        with open(f"/proc/{pid}/task/{pid}/children", "rb") as fh:
-            return [int(p) for p in fh.read().split()]
+        return [int(p) for p in _read_file(f"/proc/{pid}/task/{pid}/children").split()]
     except OSError:
         return []
 
