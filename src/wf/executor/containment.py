@@ -59,13 +59,11 @@ class Markers(NamedTuple):
 
     @classmethod
     def of(cls, run_id: str, task_id: str, attempt: int | str) -> Markers:
-        def needle(key: str, value: str) -> bytes:
-            return b"\0" + os.fsencode(f"{key}={value}") + b"\0"
-
+        fsencode = os.fsencode  # each needle: b"\0KEY=" + the value as the kernel has it + b"\0"
         return cls(
-            needle("WF_RUN_ID", run_id),
-            needle("WF_TASK_ID", task_id),
-            needle("WF_ATTEMPT", str(attempt)),
+            b"\0WF_RUN_ID=" + fsencode(run_id) + b"\0",
+            b"\0WF_TASK_ID=" + fsencode(task_id) + b"\0",
+            b"\0WF_ATTEMPT=" + fsencode(str(attempt)) + b"\0",
         )
 
     @classmethod
@@ -83,8 +81,15 @@ class Markers(NamedTuple):
     def token(self, pgid: int | None) -> str:
         """``PGID:RUN:TASK:ATTEMPT`` (values in hex; ``x`` for a group not started yet) for the
         orphan guard's list."""
-        parts = (m[1:-1].split(b"=", 1)[1].hex() for m in self)
-        return ":".join((str(pgid) if pgid is not None else "x", *parts))
+        group = str(pgid) if pgid is not None else "x"
+        return (
+            f"{group}:{value_hex(self.run_id)}:{value_hex(self.task_id)}:{value_hex(self.attempt)}"
+        )
+
+
+def value_hex(needle: bytes) -> str:
+    """The value of a ``\\0KEY=VALUE\\0`` needle, in hex."""
+    return needle[1:-1].split(b"=", 1)[1].hex()
 
 
 class Proc(NamedTuple):

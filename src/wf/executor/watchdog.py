@@ -22,7 +22,7 @@ import os
 import sys
 import threading
 
-from wf.executor.containment import Markers
+from wf.executor.containment import Markers, value_hex
 from wf.executor.procgroup import note_reaped, note_started
 
 _SCRIPT = r"""
@@ -235,15 +235,15 @@ class Watchdog:
 
     def _token(self, markers: Markers, pgid: int | None) -> str:
         """``Markers.token`` with the run's short name (defined in the register the first time)."""
-        pg, run, rest = markers.token(pgid).split(":", 2)
         if self._owner_pid not in (-1, os.getpid()):
             self._ensure()  # a forked process: a new register, without names
         name = self._runs.get(markers.run_id)
         if name is None:
             name = f"@{len(self._runs) + 1}"
-            if self._put(f"r{name[1:]}={run}") is not None:
+            if self._put(f"r{name[1:]}={value_hex(markers.run_id)}") is not None:
                 self._runs[markers.run_id] = name
-        return f"{pg}:{name}:{rest}"
+        group = str(pgid) if pgid is not None else "x"
+        return f"{group}:{name}:{value_hex(markers.task_id)}:{value_hex(markers.attempt)}"
 
     def expect(self, markers: Markers | None) -> None:
         """Guard the processes carrying MARKERS from now on (before the attempt's shell starts,
@@ -268,13 +268,19 @@ class Watchdog:
         guard uses a record's group and markers independently).
         """
         with self._lock:
-            if markers is None:
-                slots = [self._put(f"+{pgid}:::")]
-            elif expected:
-                slots = [self._put(f"+{pgid}:::"), self._expected.pop(markers, None)]
+            if markers is None or expected:
+                slot = self._put(f"+{pgid}:::")
             else:
-                slots = [self._put(f"+{self._token(markers, pgid)}")]
-            self._groups.setdefault(pgid, []).extend(s for s in slots if s is not None)
+                slot = self._put(f"+{self._token(markers, pgid)}")
+            slots = self._groups.get(pgid)
+            if slots is None:
+                slots = self._groups[pgid] = []
+            if slot is not None:
+                slots.append(slot)
+            if expected and markers is not None:
+                slot = self._expected.pop(markers, None)
+                if slot is not None:
+                    slots.append(slot)
 
     def remove(self, pgid: int) -> None:
         """Stop guarding PGID and the markers it was added with (its attempt is over)."""
