@@ -397,3 +397,23 @@ def test_live_status_shortens_long_node_names_from_the_middle(
     assert len(set(running)) == 2
     assert running[0].endswith("on=eu]")
     assert running[1].endswith("on=us]")
+
+
+def test_plain_start_lines_show_each_events_own_local_second() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    out = io.StringIO()
+    progress = PlainProgress(workflow="w", mode="parallel", total=4, stream=out)
+    base = datetime(2026, 12, 6, 22, 59, 59, 999_999, tzinfo=UTC)
+    # The same second twice, then the next second, then back: each line its own time.
+    times = [base, base - timedelta(microseconds=5), base + timedelta(microseconds=1), base]
+    for i, at in enumerate(times):
+        progress(
+            ProgressEvent(
+                kind=ProgressEventKind.TASK_STARTED, run_id="r", task_id=f"t{i}", attempt=1, at=at
+            )
+        )
+    progress.close()
+    shown = [line.split()[-1] for line in out.getvalue().splitlines()]
+    assert shown == [at.astimezone().strftime("%H:%M:%S") for at in times]
+    assert shown[0] == shown[1] != shown[2]

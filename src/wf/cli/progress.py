@@ -20,8 +20,17 @@ NAME_WIDTH = 24
 REDRAW_INTERVAL = 0.1
 
 
+#: The last (UTC second, its local ``HH:MM:SS``): a start line per task, most of them in the
+#: same second as the line before.
+_last_clock: list[tuple[int, str]] = [(-1, "")]
+
+
 def _clock(at: datetime) -> str:
-    return at.astimezone().strftime("%H:%M:%S")
+    second = int(at.timestamp() // 1)
+    last = _last_clock[0]
+    if last[0] != second:
+        last = _last_clock[0] = (second, at.astimezone().strftime("%H:%M:%S"))
+    return last[1]
 
 
 class PlainProgress:
