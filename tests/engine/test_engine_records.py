@@ -5,6 +5,7 @@ See docs/storage.md, docs/api.md#follow-progress.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -516,3 +517,77 @@ def test_audit_entries_share_the_commit_of_the_operations_around_them_in_order(s
         ("first", '{"n":1}'),
         ("second", '{"n":2}'),
     ]
+
+
+def test_incremental_snapshots_write_what_comparing_every_variable_writes() -> None:
+    """RunState.snapshot looks only at the variables set or restored since its last call; the
+    rows are those a comparison of every variable with its last written state gives."""
+    import random
+    from datetime import UTC, datetime
+
+    from wf.contextmap import ContextMap, ContextMapError, Variable
+    from wf.executor.events import EventDispatcher
+    from wf.executor.runstate import RunState, _mark
+
+    class Writer:
+        def __init__(self) -> None:
+            self.ops: list = []
+
+        def submit(self, op) -> None:
+            self.ops.append(op)
+
+    class Rows:
+        def create_context_snapshots(self, rows) -> None:
+            self.rows = [
+                (r.snapshot_type, r.variable_name, r.variable_value, r.set_by_task) for r in rows
+            ]
+
+    rng = random.Random(16)
+    ctx = ContextMap()
+    writer = Writer()
+    rs = RunState(
+        store=None,
+        dag=None,
+        ctx=ctx,
+        run_id="r",
+        workflow_name="w",
+        mode=None,  # type: ignore[arg-type]
+        settings=None,
+        events=EventDispatcher(None),
+        writer=writer,  # type: ignore[arg-type]
+        run_cancel=None,
+        run_log_dir="unused",
+        failfast=None,  # type: ignore[arg-type]
+    )
+    marks: dict[str, tuple[str, object]] = {}
+    for step in range(600):
+        action = rng.random()
+        name, owner = f"v{rng.randrange(40)}", f"t{rng.randrange(3)}"
+        if action < 0.5:
+            with contextlib.suppress(ContextMapError):
+                ctx.set(owner, name, str(rng.randrange(4)))
+        elif action < 0.55:
+            restored = Variable(name, str(step), owner, datetime.now(UTC), False)
+            ctx.restore_variable(restored)
+            if rng.random() < 0.5:
+                rs.mark_snapshotted([restored])
+                marks[name] = _mark(restored)
+        elif action < 0.58:  # marked as written with a value the context does not hold
+            other = Variable(name, "elsewhere", owner, datetime.now(UTC), False)
+            rs.mark_snapshotted([other])
+            marks[name] = _mark(other)
+        full = rng.random() < 0.1
+        if action < 0.58 and rng.random() < 0.6:
+            continue  # several changes between two snapshots
+        everything = ctx.snapshot()
+        expected = everything if full else [v for v in everything if marks.get(v.name) != _mark(v)]
+        for v in expected:
+            marks[v.name] = _mark(v)
+        writer.ops.clear()
+        rs.snapshot("checkpoint", full=full)
+        got: list = []
+        for op in writer.ops:
+            sink = Rows()
+            op(sink)
+            got = sink.rows
+        assert got == [("checkpoint", v.name, v.text, v.owner) for v in expected]

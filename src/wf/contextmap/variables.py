@@ -173,6 +173,8 @@ class ContextMap:
         self._lock = threading.Lock()
         self._vars: dict[str, Variable] = {}
         self._history: list[Mutation] = []
+        #: The name of every variable set or restored, in order (see ``changes``).
+        self._changed: list[str] = []
 
     def __len__(self) -> int:
         with self._lock:
@@ -247,6 +249,7 @@ class ContextMap:
     def _store(self, variable: Variable, existing: Variable | None) -> None:
         """Record VARIABLE and its mutation; the caller holds the lock."""
         self._vars[variable.name] = variable
+        self._changed.append(variable.name)
         old_value = existing.value if existing is not None else None
         self._history.append(
             Mutation(variable.set_at, variable.owner, variable.name, old_value, variable.value)
@@ -256,6 +259,7 @@ class ContextMap:
         """Put VARIABLE back as it was (resume); bypasses every rule and records no mutation."""
         with self._lock:
             self._vars[variable.name] = variable
+            self._changed.append(variable.name)
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -316,6 +320,17 @@ class ContextMap:
         """Return every variable, sorted by name (code point order)."""
         with self._lock:
             return sorted(self._vars.values(), key=lambda variable: variable.name)
+
+    def changes(self, since: int | None) -> tuple[list[Variable], int]:
+        """The variables set or restored since position SINCE of the change log (every
+        variable for None), sorted by name, and the position to pass next time."""
+        with self._lock:
+            end = len(self._changed)
+            if since is None:
+                found = list(self._vars.values())
+            else:
+                found = [self._vars[name] for name in set(self._changed[since:end])]
+            return sorted(found, key=lambda variable: variable.name), end
 
     def variables(self) -> dict[str, Variable]:
         """Return a copy of the name → variable mapping."""

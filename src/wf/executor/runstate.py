@@ -133,6 +133,9 @@ class RunState:
     _fired_traps: set[str] = field(default_factory=set)
     _queued_rows: set[int] = field(default_factory=set)
     _snapshot_marks: dict[str, tuple[str, object]] = field(default_factory=dict)
+    #: Position in the context's change log up to which every variable's mark is current
+    #: (None: compare them all at the next snapshot).
+    _ctx_seen: int | None = None
 
     def __post_init__(self) -> None:
         if not self.run_log_dir:
@@ -222,9 +225,11 @@ class RunState:
         """Write a snapshot batch (docs/storage.md#variable-snapshots).
 
         ``full`` writes every variable; otherwise only variables set since the last snapshot
-        (restores read the newest row per name, so the restored context is the same).
+        (restores read the newest row per name, so the restored context is the same). Only the
+        variables set or restored since the last call are looked at (after a success that set
+        nothing, none): every variable's mark was brought up to date then.
         """
-        variables = self.ctx.snapshot()
+        variables, self._ctx_seen = self.ctx.changes(None if full else self._ctx_seen)
         if not variables:
             return
         if full:
@@ -256,6 +261,7 @@ class RunState:
         """Remember VARIABLES as already stored (restored on resume)."""
         for v in variables:
             self._snapshot_marks[v.name] = _mark(v)
+        self._ctx_seen = None  # the next snapshot compares every variable with its mark
 
 
 def _mark(v: Variable) -> tuple[str, object]:
