@@ -1,6 +1,11 @@
-"""Start-up benchmark: `wf --help`, and `wf runs` / `wf health` over a large stored history.
+"""Start-up benchmark: `wf --help`, `wf run` of a one-task workflow, and `wf runs` / `wf health`
+over a large stored history.
 
-Usage: python bench/startup.py [--runs 10000] [--reps 7]
+Usage: python bench/startup.py [--runs 10000] [--reps 15]
+
+With ``WF_BENCH_BEFORE=DIR/src`` (a tree from ``git archive REV src | tar -x -C DIR``) every
+command is also run with that tree on ``PYTHONPATH``, alternately with this one (the order
+reversed every repetition), and the table gets a ``before`` column.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import precompile_wf
+from run import BEFORE, precompile_wf
 
 
 def seed_history(home: Path, count: int) -> None:
@@ -55,42 +60,67 @@ def seed_history(home: Path, count: int) -> None:
                 )
 
 
-def timed(cmd: list[str], env: dict[str, str], reps: int) -> float:
-    values = []
-    for _ in range(reps):
-        start = time.perf_counter()
-        subprocess.run(
-            cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True
-        )
-        values.append(time.perf_counter() - start)
-    return statistics.median(values)
+def timed(cmds: list[tuple[list[str], dict[str, str]]], reps: int) -> list[float]:
+    """The median wall time of each command, the commands run alternately."""
+    values: list[list[float]] = [[] for _ in cmds]
+    for rep in range(reps):
+        order = list(range(len(cmds)))
+        for index in order if rep % 2 == 0 else order[::-1]:
+            cmd, env = cmds[index]
+            start = time.perf_counter()
+            subprocess.run(
+                cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True
+            )
+            values[index].append(time.perf_counter() - start)
+    return [statistics.median(v) for v in values]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10_000)
-    parser.add_argument("--reps", type=int, default=7)
+    parser.add_argument("--reps", type=int, default=15)
     args = parser.parse_args()
     precompile_wf()
     with tempfile.TemporaryDirectory(prefix="wfbench-startup-") as tmp:
-        home = Path(tmp)
+        home = Path(tmp) / "history"
+        home.mkdir()
         seed_history(home, args.runs)
+        workflow = Path(tmp) / "one.toml"
+        workflow.write_text('[tasks.a]\ncmd = "true"\n')
         env = dict(os.environ, WF_HOME=str(home), NO_COLOR="1")
+        envs = [env]
+        if BEFORE:
+            envs.append(dict(env, PYTHONPATH=BEFORE))
         wf = [sys.executable, "-m", "wf"]
-        rows = [
-            ("python -c pass", timed([sys.executable, "-c", "pass"], env, args.reps)),
-            ("wf --help", timed([*wf, "--help"], env, args.reps)),
-            (f"wf runs ({args.runs} runs)", timed([*wf, "runs"], env, args.reps)),
+        commands: list[tuple[str, list[str], bool]] = [
+            ("python -c pass", [sys.executable, "-c", "pass"], False),
+            ("wf --help", [*wf, "--help"], True),
+            (
+                "wf run (1 task, `true`)",
+                [*wf, "--home", str(Path(tmp) / "run-{}"), "run", str(workflow), "--plain"],
+                True,
+            ),
+            (f"wf runs ({args.runs} runs)", [*wf, "runs"], True),
             (
                 f"wf runs --json -l 0 ({args.runs} runs)",
-                timed([*wf, "runs", "--json", "-l", "0"], env, args.reps),
+                [*wf, "runs", "--json", "-l", "0"],
+                True,
             ),
-            (f"wf health ({args.runs} runs)", timed([*wf, "health"], env, args.reps)),
+            (f"wf health ({args.runs} runs)", [*wf, "health"], True),
         ]
-    print("| command | median s |")
-    print("|---|---:|")
-    for name, value in rows:
-        print(f"| {name} | {value:.3f} |")
+        rows = []
+        for name, cmd, both in commands:
+            trees = envs if both else envs[:1]
+            # Each tree keeps its own home for `wf run` (the schema may differ between trees).
+            runs = [([part.format(i) for part in cmd], e) for i, e in enumerate(trees)]
+            rows.append((name, timed(runs, args.reps)))
+    print("| command | median s |" + (" before s |" if BEFORE else ""))
+    print("|---|---:|" + ("---:|" if BEFORE else ""))
+    for name, values in rows:
+        cells = " | ".join(f"{v:.3f}" for v in values)
+        if BEFORE and len(values) == 1:
+            cells += " | -"
+        print(f"| {name} | {cells} |")
 
 
 if __name__ == "__main__":

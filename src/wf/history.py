@@ -6,12 +6,15 @@ and refuse the same values.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from wf.errors import UsageError
-from wf.storage import Run, RunStatus, RunSummary, Store
+from wf.storage import ExecutionMode, Run, RunStatus, RunSummary, Store
+from wf.storage.times import format_optional, normalized_time
 
 #: ``wf runs --sort`` keys; ``workflow`` is an alias of ``name``.
 SORTS = ("time", "name", "workflow", "duration", "tasks", "status")
@@ -79,13 +82,12 @@ class RunListing:
 
 def run_json(run: Run) -> dict[str, Any]:
     """One run in ``wf runs --json`` (and in the web UI's ``run`` events)."""
-    data = run.to_dict()
     return {
         "id": run.id,
         "workflow": run.workflow_name,
         "status": str(run.status),
-        "started_at": data["start_time"],
-        "ended_at": data["end_time"],
+        "started_at": format_optional(run.start_time),
+        "ended_at": format_optional(run.end_time),
         "duration_ms": run.duration_ms,
         "total_tasks": run.total_tasks,
         "tasks_success": run.tasks_success,
@@ -100,6 +102,43 @@ def run_json(run: Run) -> dict[str, Any]:
     }
 
 
+#: The ``runs`` columns of ``run_json_row``, in its order.
+RUN_JSON_COLUMNS = (
+    "id, workflow_name, status, start_time, end_time, duration_ms, total_tasks, tasks_success, "
+    "tasks_failed, tasks_skipped, tasks_cached, execution_mode, max_parallel, resume_count, "
+    "tags, error_message"
+)
+_STATUS_TEXT = {s.value: str(s) for s in RunStatus}
+_MODE_TEXT = {m.value: str(m) for m in ExecutionMode}
+
+
+def run_json_row(row: Sequence[Any]) -> dict[str, Any]:
+    """``run_json`` of a row of ``RUN_JSON_COLUMNS``, without building the ``Run``: the same
+    values, and the same ValueError for a status, mode, time or tag list that ``run_from_row``
+    refuses."""
+    status = _STATUS_TEXT.get(row[2]) if type(row[2]) is str else None
+    mode = _MODE_TEXT.get(row[11]) if type(row[11]) is str else None
+    tags = row[14]
+    return {
+        "id": row[0],
+        "workflow": row[1],
+        "status": status if status is not None else str(RunStatus(row[2])),
+        "started_at": normalized_time(row[3]),
+        "ended_at": normalized_time(row[4]),
+        "duration_ms": row[5],
+        "total_tasks": row[6],
+        "tasks_success": row[7],
+        "tasks_failed": row[8],
+        "tasks_skipped": row[9],
+        "tasks_cached": row[10],
+        "execution_mode": mode if mode is not None else str(ExecutionMode(row[11])),
+        "max_parallel": row[12],
+        "resume_count": row[13],
+        "tags": ([] if tags == "[]" else list(json.loads(tags))) if tags else [],
+        "error": row[15],
+    }
+
+
 def list_history(store: Store, filters: RunFilters, page: RunPage) -> RunListing:
     """The summary of every run matching FILTERS and the PAGE of them to show."""
     kwargs = filters.as_kwargs()
@@ -108,3 +147,15 @@ def list_history(store: Store, filters: RunFilters, page: RunPage) -> RunListing
         summary=store.run_summary(**kwargs),
         runs=store.list_runs(**kwargs, limit=page.limit, offset=page.offset, sort=sort),
     )
+
+
+def history_document(store: Store, filters: RunFilters, page: RunPage) -> dict[str, Any]:
+    """``list_history(…).to_dict()``, the document of ``wf runs --json``, read as rows of the
+    shown columns only (10,000 runs: no ``Run`` objects, no unused columns)."""
+    kwargs = filters.as_kwargs()
+    sort = "name" if page.sort == "workflow" else page.sort
+    summary = store.run_summary(**kwargs)
+    rows = store.run_rows(
+        RUN_JSON_COLUMNS, **kwargs, limit=page.limit, offset=page.offset, sort=sort
+    )
+    return {"summary": summary.to_dict(), "runs": [run_json_row(row) for row in rows]}

@@ -201,6 +201,17 @@ def test_json_shape(wf: Wf, history: dict[str, str]) -> None:
     assert data["runs"][1]["error"] is None
 
 
+def test_json_text_is_json_dumps_with_indent_2(wf: Wf, history: dict[str, str]) -> None:
+    """The document is written as ``json.dumps(doc, indent=2, ensure_ascii=False)`` would write
+    it (``wf.jsontext`` writes it faster): key order, indentation and escapes included."""
+    for args in (["--json"], ["--json", "-l", "0", "-S", "duration"], ["-j", "--tag", "etl"]):
+        code, out, _ = wf("runs", *args)
+        assert code == 0
+        document = json.loads(out)
+        assert list(document) == ["summary", "runs"]
+        assert out == json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
 def test_json_with_no_runs(wf: Wf) -> None:
     code, out, _ = wf("runs", "-j")
     data = json.loads(out)

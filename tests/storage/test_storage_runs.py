@@ -279,3 +279,25 @@ def test_workflow_stats_group_runs_by_workflow(store: Store, new_run: NewRun) ->
     etl = stats["etl"]
     assert (etl.total_runs, etl.success_count, etl.failed_count) == (3, 1, 1)
     assert etl.last_run == at(20)
+
+
+def test_json_rows_equal_run_json_of_the_runs(store: Store, new_run: NewRun) -> None:
+    """``wf runs --json`` reads rows of the shown columns only (``history_document``): the same
+    document as the listing of ``Run`` objects, whatever the filters, order and page."""
+    from wf.history import RunFilters, RunPage, history_document, list_history
+
+    seed(new_run)
+    resumed = new_run(workflow_name="etl", tags=["a", "b"], error="boom", start_time=at(25))
+    resumed.status, resumed.end_time, resumed.duration_ms = RunStatus.FAILED, at(30), 1234
+    resumed.resume_count, resumed.last_resume_time = 2, at(28)
+    store.update_run(resumed)
+    for filters, page in [
+        (RunFilters(), RunPage(0, 0, "time")),
+        (RunFilters(), RunPage(2, 1, "duration")),
+        (RunFilters(workflow="etl"), RunPage(0, 0, "workflow")),
+        (RunFilters(tag="a"), RunPage(5, 0, "status")),
+        (RunFilters(status="failed", start_after=at(-60)), RunPage(0, 0, "tasks")),
+    ]:
+        expected = list_history(store, filters, page).to_dict()
+        assert expected["runs"]
+        assert history_document(store, filters, page) == expected

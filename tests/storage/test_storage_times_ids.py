@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from wf.storage import decode_run_id, format_time, is_run_id, new_run_id, parse_time
 from wf.storage.ids import ALPHABET, EPOCH
+from wf.storage.times import format_optional, normalized_time
 
 ID_RE = re.compile(r"[0-9A-Za-z]{27}")
 aware = st.datetimes(
@@ -121,3 +122,30 @@ def test_run_ids_sort_as_text_by_creation_second(
     sa, sb = int(a.timestamp()), int(b.timestamp())
     if sa != sb:
         assert (new_run_id(a, ra) < new_run_id(b, rb)) == (sa < sb)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        None,
+        "",
+        "2026-03-13T09:15:02.123456Z",
+        "0001-01-01T00:00:00.000000Z",
+        "2026-03-13T09:15:02Z",
+        "2026-03-13T11:15:02.5+02:00",
+        "2026-03-13 09:15:02",
+        "2026-03-13",
+    ],
+)
+def test_normalized_time_is_format_of_parse(text: str | None) -> None:
+    assert normalized_time(text) == format_optional(parse_time(text))
+
+
+@pytest.mark.parametrize(
+    "text", ["2026-13-13T09:15:02.123456Z", "2026-02-30T09:15:02.123456Z", "yesterday"]
+)
+def test_normalized_time_refuses_what_parse_time_refuses(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_time(text)
+    with pytest.raises(ValueError):
+        normalized_time(text)

@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from wf._version import __version__
+from wf.cli import imports_done
 from wf.cli.context import AppContext, configure_logging
 from wf.cli.exitcodes import ExitCode, classify
 from wf.errors import UsageError
@@ -72,6 +73,7 @@ class LazyGroup(click.Group):
         if entry is None or not self._module_exists(cmd_name):
             return None
         module = importlib.import_module(f"wf.cli.commands.{entry[0]}")
+        imports_done()
         command: click.Command = module.command
         command.short_help = entry[1]
         return command

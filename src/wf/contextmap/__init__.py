@@ -3,8 +3,9 @@
 See docs/variables.md.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from wf.contextmap.api import interpolate
-from wf.contextmap.condition import condition_names, parse_condition
 from wf.contextmap.errors import (
     ConditionError,
     ContextMapError,
@@ -22,6 +23,9 @@ from wf.contextmap.reserved import (
     RUNTIME_OWNER,
 )
 from wf.contextmap.variables import ContextMap, Mutation, Variable, render_value
+
+if TYPE_CHECKING:
+    from wf.contextmap.condition import condition_names, parse_condition
 
 __all__ = [
     "FORENSIC_OWNER",
@@ -44,3 +48,13 @@ __all__ = [
     "referenced_names",
     "render_value",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """The ``if`` language (``wf.contextmap.condition``) is imported on first use: a workflow
+    without conditions never loads it (start-up time)."""
+    if name in ("condition_names", "parse_condition"):
+        from wf.contextmap import condition
+
+        return getattr(condition, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

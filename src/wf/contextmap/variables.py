@@ -10,10 +10,8 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Literal
 
-from wf.contextmap.condition import evaluate_condition, parse_condition
 from wf.contextmap.errors import InvalidVariableError, OwnershipError, ReadOnlyError
 from wf.contextmap.placeholders import substitute
 from wf.errors import SecurityError
@@ -74,6 +72,8 @@ def render_value(value: VarValue) -> str:
         try:
             return int.__repr__(value)
         except ValueError:  # beyond sys.get_int_max_str_digits(); Decimal has no such limit
+            from decimal import Decimal
+
             return f"{Decimal(value):f}"
     if isinstance(value, float):
         return float.__repr__(value)
@@ -86,6 +86,8 @@ def _parse_text(name: str, text: str, type_name: str) -> VarValue:
     if type_name == "bool" and text in ("true", "false"):
         return text == "true"
     if type_name == "int" and _INT_TEXT_RE.fullmatch(text):
+        from decimal import Decimal  # not int(): no sys.get_int_max_str_digits() limit
+
         return int(Decimal(text))
     if type_name == "float":
         try:
@@ -304,6 +306,8 @@ class ContextMap:
         Raises ConditionError for a syntax error and UndefinedVariableError
         ('undefined variable "NAME" in condition') when any identifier is not set.
         """
+        from wf.contextmap.condition import evaluate_condition, parse_condition
+
         condition = parse_condition(expr)
         with self._lock:
             return evaluate_condition(condition, self._resolve_text(task_id))

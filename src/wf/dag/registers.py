@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 
-from wf.contextmap.condition import condition_names
 from wf.contextmap.errors import ConditionError
 from wf.contextmap.placeholders import referenced_names
 from wf.dag.model import WorkflowDefinition
@@ -57,6 +56,8 @@ def _condition_uses(condition: str, matrix: dict[str, list[str]]) -> bool:
     """True when the `if` reads a matrix key, so expansions may decide differently."""
     if not condition:
         return False
+    from wf.contextmap.condition import condition_names
+
     try:
         return any(name in matrix for name in condition_names(condition))
     except ConditionError:

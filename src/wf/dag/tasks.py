@@ -12,7 +12,7 @@ from collections.abc import Callable
 from functools import cached_property
 from typing import Any
 
-from wf.contextmap import RESERVED_NAMES, ConditionError, parse_condition
+from wf.contextmap import RESERVED_NAMES, ConditionError
 from wf.dag.duration import DurationError, format_duration, parse_duration
 from wf.dag.keys import TASK_TABLE, names
 from wf.dag.matrix import parse_matrix
@@ -201,6 +201,8 @@ class _TaskReader:
     def read_if(self, value: object) -> None:
         condition = self.string("if", value)
         if condition:
+            from wf.contextmap.condition import parse_condition
+
             try:
                 parse_condition(condition)
             except ConditionError as exc:

@@ -8,10 +8,10 @@ reserved trap names, and the ``--var`` names the caller provides.
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 from collections.abc import Iterable
 
-from wf.contextmap.condition import condition_names
 from wf.contextmap.errors import ConditionError
 from wf.contextmap.placeholders import PLACEHOLDER_RE, referenced_names
 from wf.contextmap.reserved import RESERVED_NAMES
@@ -21,13 +21,20 @@ from wf.dag.report import quote, show
 __all__ = ["read_names", "unset_variable_warnings"]
 
 # `name=` in a command that writes to $WF_OUTPUT (e.g. echo "rows=$n" >> "$WF_OUTPUT").
-_OUTPUT_NAME_RE = re.compile(r"(?<![A-Za-z0-9_.\-\[\]=,\x00])([A-Za-z_][A-Za-z0-9_.\-]*)=")
+_OUTPUT_NAME = r"(?<![A-Za-z0-9_.\-\[\]=,\x00])([A-Za-z_][A-Za-z0-9_.\-]*)="
 # The same with placeholders left in the name (e.g. {{.dataset}}_rows=).
 _PLACEHOLDER = r"\{\{\.[A-Za-z0-9_.+\-\[\]=,]+\}\}"
 _NAME_PART = rf"(?:[A-Za-z0-9_.\-]|{_PLACEHOLDER})"
-_TEMPLATED_OUTPUT_RE = re.compile(rf"({_NAME_PART}*{_PLACEHOLDER}{_NAME_PART}*)=")
+_TEMPLATED_OUTPUT = rf"({_NAME_PART}*{_PLACEHOLDER}{_NAME_PART}*)="
 # printf/echo escapes such as \n, so that "a=1\nb=2" names both a and b.
-_ESCAPE_RE = re.compile(r"\\[ntr]")
+_ESCAPE = r"\\[ntr]"
+
+
+@functools.cache
+def _output_patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+    """The three patterns above, compiled when a command first mentions WF_OUTPUT (not at
+    import: every ``wf run`` imports this module)."""
+    return re.compile(_OUTPUT_NAME), re.compile(_TEMPLATED_OUTPUT), re.compile(_ESCAPE)
 
 
 def read_names(task: TaskDefinition) -> list[str]:
@@ -38,6 +45,8 @@ def read_names(task: TaskDefinition) -> list[str]:
     names |= referenced_names(task.working_dir)
     names |= referenced_names(task.register)
     if task.condition:
+        from wf.contextmap.condition import condition_names
+
         with contextlib.suppress(ConditionError):
             names |= condition_names(task.condition)
     return sorted(names)
@@ -98,10 +107,11 @@ def _output_names(
     """Add the ``name=`` words of a command that writes to $WF_OUTPUT."""
     if "WF_OUTPUT" not in cmd:
         return
-    text = _ESCAPE_RE.sub(" ", _bind(cmd, matrix_vars))
-    for name in _OUTPUT_NAME_RE.findall(PLACEHOLDER_RE.sub("\x00", text)):
+    output_name, templated_output, escape = _output_patterns()
+    text = escape.sub(" ", _bind(cmd, matrix_vars))
+    for name in output_name.findall(PLACEHOLDER_RE.sub("\x00", text)):
         known.add(name)
-    for match in _TEMPLATED_OUTPUT_RE.finditer(text):
+    for match in templated_output.finditer(text):
         patterns.append(_pattern(match.group(1)))
 
 

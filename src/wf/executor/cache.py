@@ -11,11 +11,8 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
-from wf.cache import FileHasher, FileInfo, cache_key, command_digest, expand_globs
-from wf.cache.globs import expand_pattern
-from wf.cache.key import KEY_VERSION
-from wf.cache.unchanged import current_identities, manifest_identities
 from wf.contextmap import (
     ContextMap,
     ContextMapError,
@@ -25,11 +22,16 @@ from wf.contextmap import (
 )
 from wf.dag.model import DAG, TaskDefinition
 from wf.executor.events import ProgressEventKind as K
-from wf.executor.fingerprint import referenced_variables
 from wf.executor.runstate import NodeResult, NodeStatus, RunState
 from wf.storage import Store
-from wf.storage.cache import CacheHead, CacheHit, CacheRecord
 from wf.storage.times import now_utc
+
+if TYPE_CHECKING:
+    # The file layer (wf.cache: globs, hashes, keys) is imported when the first node with
+    # inputs is decided: a workflow without inputs never loads it (start-up time).
+    from wf.cache import FileHasher, FileInfo
+    from wf.cache.hashing import FileStat
+    from wf.storage.cache import CacheHead, CacheRecord
 
 UP_TO_DATE = "up to date"
 NO_INPUTS = "no inputs declared"
@@ -73,6 +75,8 @@ class Decision:
 
 def variables_read(task: TaskDefinition) -> list[str]:
     """Every variable the node reads: those of the fingerprint and of its glob patterns."""
+    from wf.executor.fingerprint import referenced_variables
+
     names = set(referenced_variables(task))
     for pattern in (*task.inputs, *task.outputs):
         names |= referenced_names(pattern)
@@ -105,6 +109,8 @@ def _refreshed(
 ) -> CacheRecord | None:
     """RECORD with the identities of its files as they can be trusted now, if that differs:
     files hashed while still recent are then checked by ``stat`` alone on later runs."""
+    from wf.cache.unchanged import manifest_identities
+
     input_manifest = {p: i.manifest_entry() for p, i in inputs.items()}
     output_manifest = {p: i.manifest_entry() for p, i in outputs.items()}
     identities = manifest_identities(input_manifest, output_manifest)
@@ -163,10 +169,23 @@ class RunCache:
         self._records = records
         self._heads: dict[str, CacheHead] | None = None
         self._fetched = 0  # whole records read one by one
-        lookup = store.file_hash if store is not None else None
-        self.hasher = FileHasher(lookup)
+        self._hasher: FileHasher | None = None
         self.pending: dict[str, Decision] = {}
         self._reads: dict[str, list[str]] = {}
+
+    @property
+    def hasher(self) -> FileHasher:
+        """The run's file hasher (made when the first node with inputs needs it)."""
+        if self._hasher is None:
+            from wf.cache import FileHasher
+
+            self._hasher = FileHasher(self.store.file_hash if self.store is not None else None)
+        return self._hasher
+
+    def take_learned(self) -> list[tuple[str, FileStat, str]]:
+        """The hashes the hasher learned since the last call, to store (none if it was
+        never needed)."""
+        return self._hasher.take_learned() if self._hasher is not None else []
 
     @property
     def heads(self) -> dict[str, CacheHead]:
@@ -229,6 +248,8 @@ class RunCache:
         forced = _forced(task, node_id, self.options)
         if not task.inputs:
             return Decision(node_id, True, FORCED if forced else NO_INPUTS)
+        from wf.cache import command_digest, expand_globs
+
         inputs = _interpolate(ctx, node_id, task.inputs, "inputs")
         outputs = _interpolate(ctx, node_id, task.outputs, "outputs")
         base = cwd or os.getcwd()
@@ -274,6 +295,9 @@ class RunCache:
         """The stat-only check (``wf.cache.unchanged``): True when the node is up to date
         without reading a manifest or hashing a file; False means "check fully", not
         "changed"."""
+        from wf.cache.key import KEY_VERSION
+        from wf.cache.unchanged import current_identities
+
         return (
             head.identities is not None
             and decision.command == head.command_digest
@@ -289,6 +313,9 @@ class RunCache:
         inputs: list[str],
         dependency_ran: str | None,
     ) -> str:
+        from wf.cache import expand_globs
+        from wf.cache.globs import expand_pattern
+
         for name in sorted(decision.read_variables.keys() | record.read_variables.keys()):
             if decision.read_variables.get(name) != record.read_variables.get(name):
                 return f"variable changed: {name}"
@@ -334,6 +361,8 @@ class RunCache:
 
     @staticmethod
     def _key(decision: Decision) -> str:
+        from wf.cache import cache_key
+
         files = [(path, info.size, info.sha256) for path, info in decision.inputs.items()]
         return cache_key(decision.command, decision.read_variables, files)
 
@@ -350,6 +379,10 @@ class RunCache:
         decision = self.pending.pop(node_id, None)
         if decision is None:
             return None
+        from wf.cache import expand_globs
+        from wf.cache.unchanged import manifest_identities
+        from wf.storage.cache import CacheRecord
+
         outputs = self._hash(expand_globs(decision.outputs, decision.base), decision.base, None)
         input_manifest = {p: i.manifest_entry() for p, i in decision.inputs.items()}
         output_manifest = {p: i.manifest_entry() for p, i in outputs.items()}
@@ -406,7 +439,7 @@ def decide_node(
         ctx=rs.ctx,
         dependency_ran=dependency_that_ran(rs, node_id),
     )
-    learned = cache.hasher.take_learned()
+    learned = cache.take_learned()
     if learned:
         rs.writer.submit(lambda store: store.put_file_hashes(learned))
     if force and not decision.run:
@@ -440,6 +473,8 @@ def cached_outcome(rs: RunState, node_id: str, name: str, decision: Decision) ->
             rs.ctx.restore_variable(var)
     if record.variables:
         rs.snapshot("checkpoint", full=False)
+    from wf.storage.cache import CacheHit
+
     hit = CacheHit(
         run_id=rs.run_id,
         task_id=node_id,
@@ -474,7 +509,7 @@ def record_success(rs: RunState, node_id: str) -> None:
     if node is not None and node.is_expanded:
         registered = [v for v in registered if v.name not in node.matrix_vars]
     record = cache.success_record(node_id, rs.run_id, registered)
-    learned = cache.hasher.take_learned()
+    learned = cache.take_learned()
     if record is None:
         return
     cache.put(record)
@@ -489,9 +524,13 @@ def record_success(rs: RunState, node_id: str) -> None:
 def log_dir_nodes(rs: RunState, nodes: list[str]) -> list[str]:
     """The NODES whose log directories are worth making ahead (``wf.executor.logdirs``):
     all but those with a cache record, which are likely up to date and then never write a
-    log (a cached run would otherwise leave an empty directory per node)."""
+    log (a cached run would otherwise leave an empty directory per node). A node without
+    inputs always runs: a workflow without inputs reads no record here."""
     cache = rs.cache
     if cache is None or cache.options.force:
+        return nodes
+    dag_nodes = rs.dag.nodes
+    if not any(dag_nodes[n].task.inputs for n in nodes if n in dag_nodes):
         return nodes
     heads = cache.heads
     forced = cache.options.force_tasks

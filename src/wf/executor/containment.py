@@ -117,10 +117,11 @@ def _set_subreaper() -> bool:
     if not _LINUX:
         return False
     import ctypes
-    import ctypes.util
 
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        # The symbols already loaded into this process, libc's among them: no library search
+        # (``ctypes.util.find_library`` runs ``ldconfig -p`` in a child process).
+        libc = ctypes.CDLL(None, use_errno=True)
         return bool(libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0)
     except (OSError, AttributeError):
         return False

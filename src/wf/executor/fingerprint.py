@@ -5,13 +5,13 @@ See docs/resume.md#fingerprints.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping
 
 from wf.contextmap import ContextMap
 from wf.dag.model import TaskDefinition
 from wf.dag.unset import read_names
+from wf.digests import sha256_hex
 
 
 def referenced_variables(task: TaskDefinition) -> set[str]:
@@ -44,4 +44,4 @@ def fingerprint(
         "vars": values,
     }
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return "v1:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return "v1:" + sha256_hex(canonical.encode("utf-8"))

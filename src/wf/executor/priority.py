@@ -8,10 +8,10 @@ the highest priority starts first; ties go by node ID.
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Iterable, Mapping
 
 from wf.dag.model import DAG
+from wf.stats import median
 
 CRITICAL_PATH = "critical_path"
 FIFO = "fifo"
@@ -24,7 +24,7 @@ def critical_path_priorities(
     """Longest weighted path to a leaf (within NODES) for every node of NODES."""
     chosen = set(nodes)
     known = [d for n, d in durations.items() if n in chosen and d >= 0]
-    default = statistics.median(known) if known else 1.0
+    default = median(known) if known else 1.0
     priority: dict[str, float] = {}
     for node_id in reversed(dag.sequential_order()):  # dependents come before their dependencies
         if node_id not in chosen:

@@ -126,7 +126,6 @@ class Reactor:
 
     def close(self) -> None:
         """Release the reactor's own file descriptors (attempts must be over)."""
-        WATCHDOG.flush_removals()
         with self._wake_lock:
             if self._closed:
                 return
@@ -222,7 +221,6 @@ class Reactor:
     # -- waiting ---------------------------------------------------------------------------
     def wait(self, timeout: float) -> list[Attempt]:
         """Wait up to TIMEOUT seconds for events; return the attempts that are now over."""
-        WATCHDOG.flush_removals()  # the groups that ended during the last turn leave the guard
         now = time.monotonic()
         if self._polling_exits:
             timeout = min(timeout, _NO_PIDFD_POLL)
@@ -314,16 +312,15 @@ class Reactor:
         proc = attempt.proc
         assert proc is not None
         if attempt.guarded and not group_alive(proc.pid):
-            WATCHDOG.remove(proc.pid, defer=True)
+            WATCHDOG.remove(proc.pid)
             attempt.guarded = False
 
     @staticmethod
-    def _unguard(attempt: Attempt, *, defer: bool = False) -> None:
-        """Take ATTEMPT's group off the orphan guard: at once while its leader may be unreaped
-        (a kill's ``on_gone``), else with the next write (``Watchdog.remove``)."""
+    def _unguard(attempt: Attempt) -> None:
+        """Take ATTEMPT's group off the orphan guard."""
         if attempt.guarded:
             assert attempt.proc is not None
-            WATCHDOG.remove(attempt.proc.pid, defer=defer)
+            WATCHDOG.remove(attempt.proc.pid)
             attempt.guarded = False
 
     def _close_pidfd(self, attempt: Attempt) -> None:
@@ -416,7 +413,7 @@ class Reactor:
         proc, sink, spec = attempt.proc, attempt.sink, attempt.spec
         assert proc is not None
         assert sink is not None
-        self._unguard(attempt, defer=True)  # its shell is reaped
+        self._unguard(attempt)  # its shell is reaped
         tail = sink.close()
         if sink.write_error is not None:
             log.warning(

@@ -1,12 +1,16 @@
 """Orphan guard: a tiny shell process that kills live attempts' processes if wf dies abruptly.
 
 A SIGKILLed ``wf`` cannot clean up after itself, and a parent-death signal would only reach the
-shell, not its background children. Instead, one watchdog per ``wf`` process reads
-``+PGID:RUN:TASK:ATTEMPT`` and ``-PGID:RUN:TASK:ATTEMPT`` lines from a pipe (values in hex; a
-run as ``@K``, defined once by an ``rK=RUN`` line: the shell reads a pipe one byte per system
-call, so every byte counts); when the pipe reaches end-of-file
-(``wf`` is gone), it SIGKILLs every process group still registered, then (with the Python that
-ran ``wf``, started only then) every process in those groups' sessions, carrying a registered
+shell, not its background children. Instead, one guard per ``wf`` process waits for end-of-file
+on a pipe that only ``wf`` holds open (nothing is ever written to it). ``wf`` keeps what is to
+be killed in a *register* that the guard inherits as file descriptor 3 (a ``memfd`` on Linux,
+an unlinked temporary file elsewhere) and reads only once ``wf`` is gone: one line per
+registration, ``+PGID:RUN:TASK:ATTEMPT`` (values in hex; a run as ``@K``, named once by an
+``rK=RUN`` line; ``x`` for a group not started yet), each in a slot of its own that is blanked
+when the registration ends. Registering is one ``pwrite`` into memory that wakes nobody, and
+the register stays as small as the number of attempts running at once. When the pipe reaches
+end-of-file the guard SIGKILLs every registered process group, then (with the Python that ran
+``wf``, started only then) every process in those groups' sessions, carrying a registered
 attempt's ``WF_RUN_ID``/``WF_TASK_ID``/``WF_ATTEMPT``, or below one of those (containment,
 ``executor/containment.py``), round after round until none is left.
 """
@@ -23,29 +27,36 @@ from wf.executor.procgroup import note_reaped, note_started
 
 _SCRIPT = r"""
 set -f
-py=$1
-marks=" "
-runs=""
+IFS= read -r line
+found=
 while IFS= read -r line; do
   case $line in
-    r*) runs="$runs ${line#r}" ;;
-    +*) marks="$marks${line#+} " ;;
-    -*) t=${line#-}
-        case $marks in *" $t "*) marks="${marks%% $t *} ${marks#* $t }" ;; esac ;;
-    =) exit 0 ;;
+    +x:*) found=1 ;;
+    +*) found=1; g=${line#+}; kill -9 "-${g%%:*}" 2>/dev/null ;;
   esac
-done
-for m in $marks; do kill -9 "-${m%%:*}" 2>/dev/null; done
-[ "$marks" != " " ] && [ -x "$py" ] && exec "$py" -I -S -c "$2" "$runs" $marks
+done <&3
+[ -n "$found" ] && [ -x "$1" ] && exec "$1" -I -S -c "$2"
 exit 0
 """
 
 #: Run by the watchdog once wf is gone: kill every process of the registered attempts.
 _KILL_MARKED = r"""
-import os, sys, time
-runs = dict(pair.split("=", 1) for pair in sys.argv[1].split())
+import os, time
+data = b""
+while True:
+    chunk = os.pread(3, 65536, len(data))
+    if not chunk:
+        break
+    data += chunk
+runs, tokens = {}, []
+for line in data.decode("ascii", "replace").split("\n"):
+    line = line.strip()
+    if line[:1] == "r" and "=" in line:
+        runs[line[1:].split("=", 1)[0]] = line.split("=", 1)[1]
+    elif line[:1] == "+" and line.count(":") == 3:
+        tokens.append(line[1:])
 marks = []
-for arg in sys.argv[2:]:
+for arg in tokens:
     pg, run, task, n = arg.split(":")
     run = runs.get(run[1:], "") if run.startswith("@") else run
     pg = int(pg) if pg.isdigit() else 0
@@ -100,32 +111,65 @@ for _ in range(50):
 """
 
 
+#: Smallest slot in the register (a power of two: a slot never straddles a page, so one
+#: ``pwrite`` puts a whole record in place).
+_SLOT = 64
+_PAGE = 4096
+
+
+def _slot_size(length: int) -> int:
+    size = _SLOT
+    while size < length and size < _PAGE:
+        size *= 2
+    return size if size >= length else -(-length // _PAGE) * _PAGE
+
+
+def _open_register() -> int:
+    """An anonymous file for the register (close-on-exec; the guard gets it by ``dup2``)."""
+    if hasattr(os, "memfd_create"):
+        return os.memfd_create("wf-guard")
+    import tempfile  # here: with shutil and random, ≈3 ms of every start-up on Linux
+
+    fd, path = tempfile.mkstemp(prefix="wf-guard-")
+    os.unlink(path)
+    return fd
+
+
 class Watchdog:
-    """Registers attempt process groups with the watchdog process (started lazily)."""
+    """Registers attempt process groups with the guard process (started lazily)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._fd: int | None = None
+        self._fd: int | None = None  # the register
+        self._pipe: int | None = None  # the guard's stdin: its end-of-file means wf is gone
         self._pid: int | None = None
         self._owner_pid = -1
         self._disabled = not sys.platform.startswith("linux") and sys.platform != "darwin"
-        self._tokens: dict[int, str] = {}  # guarded group -> its removal line(s)
+        self._end = 0  # the register's length
+        self._free: dict[int, list[int]] = {}  # slot size -> blank slots
+        self._groups: dict[int, list[tuple[int, int]]] = {}  # guarded group -> its slots
+        self._expected: dict[Markers, tuple[int, int]] = {}  # expect()ed markers -> slot
         self._runs: dict[bytes, str] = {}  # a run's WF_RUN_ID needle -> its short name ``@K``
-        # Lines not yet written (see ``add`` and ``remove``), and whether one is a removal.
-        self._pending: list[str] = []
-        self._removal_pending = False
 
     def _ensure(self) -> int | None:
         if self._disabled:
             return None
         if self._fd is not None and self._owner_pid == os.getpid():
             return self._fd
+        # A forked process gets a guard and a register of its own (the parent's stay its own).
+        self._end, self._free, self._groups, self._expected, self._runs = 0, {}, {}, {}, {}
+        try:
+            register = _open_register()
+        except OSError:
+            self._disabled = True
+            return None
         read_fd, write_fd = os.pipe()
         try:
             file_actions = [
                 (os.POSIX_SPAWN_DUP2, read_fd, 0),
                 (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0),
                 (os.POSIX_SPAWN_OPEN, 2, os.devnull, os.O_WRONLY, 0),
+                (os.POSIX_SPAWN_DUP2, register, 3),
             ]
             self._pid = os.posix_spawn(
                 "/bin/sh",
@@ -136,15 +180,16 @@ class Watchdog:
             )
         except OSError:
             os.close(write_fd)
+            os.close(register)
             self._disabled = True
             return None
         finally:
             os.close(read_fd)
-        self._fd = write_fd
+        self._fd, self._pipe = register, write_fd
         self._owner_pid = os.getpid()
         note_started(self._pid)
         threading.Thread(target=self._reap, args=(self._pid,), daemon=True).start()
-        return write_fd
+        return register
 
     @staticmethod
     def _reap(pid: int) -> None:
@@ -152,85 +197,104 @@ class Watchdog:
             os.waitpid(pid, 0)
         note_reaped(pid)
 
-    def _send(self, line: str, *, defer: bool = False, removal: bool = False) -> None:
-        """Write LINE, with every deferred line before it; with DEFER only queue it."""
-        with self._lock:
-            self._pending.append(line)
-            if defer:
-                self._removal_pending = self._removal_pending or removal
-                return
-            self._write_pending()
-
-    def _write_pending(self) -> None:
-        lines, self._pending = self._pending, []
-        self._removal_pending = False
+    def _put(self, line: str) -> tuple[int, int] | None:
+        """Write LINE into a free slot; the slot (offset, size), or None without a guard."""
         fd = self._ensure()
         if fd is None:
-            return
+            return None
+        data = line.encode()
+        size = _slot_size(len(data) + 1)
+        free = self._free.get(size)
+        if free:
+            offset = free.pop()
+            gap = b""
+        else:
+            offset = -(-self._end // size) * size if size <= _PAGE else self._end
+            gap = _blank(offset - self._end)
+        record = data + b" " * (size - len(data) - 1) + b"\n"
         try:
-            os.write(fd, "".join(lines).encode())
+            if gap:
+                os.pwrite(fd, gap, self._end)
+            os.pwrite(fd, record, offset)
         except OSError:
             self._disabled = True
+            return None
+        self._end = max(self._end, offset + size)
+        return offset, size
 
-    def flush(self) -> None:
-        """Write the deferred lines now."""
-        with self._lock:
-            if self._pending:
-                self._write_pending()
-
-    def flush_removals(self) -> None:
-        """Write the deferred lines if one of them is a removal (a group that is gone must
-        leave the guard soon: its ID may come to name another process group). Deferred
-        ``add`` lines alone can wait: the group's processes are guarded by their markers."""
-        if self._removal_pending:
-            self.flush()
+    def _blank(self, slot: tuple[int, int] | None) -> None:
+        if slot is None or self._fd is None or self._owner_pid != os.getpid():
+            return
+        offset, size = slot
+        try:
+            os.pwrite(self._fd, _blank(size), offset)
+        except OSError:
+            self._disabled = True
+            return
+        self._free.setdefault(size, []).append(offset)
 
     def _token(self, markers: Markers, pgid: int | None) -> str:
-        """``Markers.token`` with the run's short name (its definition queued the first time)."""
+        """``Markers.token`` with the run's short name (defined in the register the first time)."""
         pg, run, rest = markers.token(pgid).split(":", 2)
-        with self._lock:
-            if self._owner_pid not in (-1, os.getpid()):
-                self._runs.clear()  # a forked process gets a guard of its own, without names
-            name = self._runs.get(markers.run_id)
-            if name is None:
-                name = self._runs[markers.run_id] = f"@{len(self._runs) + 1}"
-                self._pending.append(f"r{name[1:]}={run}\n")
+        if self._owner_pid not in (-1, os.getpid()):
+            self._ensure()  # a forked process: a new register, without names
+        name = self._runs.get(markers.run_id)
+        if name is None:
+            name = f"@{len(self._runs) + 1}"
+            if self._put(f"r{name[1:]}={run}") is not None:
+                self._runs[markers.run_id] = name
         return f"{pg}:{name}:{rest}"
 
     def expect(self, markers: Markers | None) -> None:
         """Guard the processes carrying MARKERS from now on (before the attempt's shell starts,
         so that no moment is left unguarded); ``add`` then names its group."""
         if markers is not None:
-            self._send(f"+{self._token(markers, None)}\n")
+            with self._lock:
+                slot = self._put(f"+{self._token(markers, None)}")
+                if slot is not None:
+                    self._expected[markers] = slot
 
     def forget(self, markers: Markers | None) -> None:
         """Undo ``expect`` (the shell could not start)."""
         if markers is not None:
-            self._send(f"-{self._token(markers, None)}\n")
+            with self._lock:
+                self._blank(self._expected.pop(markers, None))
 
     def add(self, pgid: int, markers: Markers | None = None, *, expected: bool = False) -> None:
         """Guard process group PGID (and the processes carrying MARKERS) until ``remove``.
 
         With EXPECTED (``expect(markers)`` was called before the shell started, so its
-        processes are already guarded by their markers) only the group is added, as a token of
-        its own (the guard uses a token's group and markers independently), and the line waits
-        for the next write: one pipe write per attempt instead of three (each wakes the guard).
+        processes are already guarded by their markers) the group gets a slot of its own (the
+        guard uses a record's group and markers independently).
         """
-        if markers is None:
-            self._send(f"+{pgid}:::\n")
-            self._tokens[pgid] = f"-{pgid}:::\n"
-        elif expected:
-            self._send(f"+{pgid}:::\n", defer=True)
-            self._tokens[pgid] = f"-{pgid}:::\n-{self._token(markers, None)}\n"
-        else:
-            token = self._token(markers, pgid)
-            self._send(f"+{token}\n")
-            self._tokens[pgid] = f"-{token}\n"
+        with self._lock:
+            if markers is None:
+                slots = [self._put(f"+{pgid}:::")]
+            elif expected:
+                slots = [self._put(f"+{pgid}:::"), self._expected.pop(markers, None)]
+            else:
+                slots = [self._put(f"+{self._token(markers, pgid)}")]
+            self._groups.setdefault(pgid, []).extend(s for s in slots if s is not None)
 
-    def remove(self, pgid: int, *, defer: bool = False) -> None:
-        """Stop guarding PGID (its attempt is over). With DEFER the lines wait for the next
-        write or ``flush_removals``, which the caller promises soon."""
-        self._send(self._tokens.pop(pgid, f"-{pgid}:::\n"), defer=defer, removal=True)
+    def remove(self, pgid: int) -> None:
+        """Stop guarding PGID and the markers it was added with (its attempt is over)."""
+        with self._lock:
+            for slot in self._groups.pop(pgid, ()):
+                self._blank(slot)
+
+    def registered(self) -> list[str]:
+        """The register's live lines, as the guard would read them now (for tests)."""
+        with self._lock:
+            if self._fd is None:
+                return []
+            data = os.pread(self._fd, self._end, 0)
+        lines = (line.strip() for line in data.decode().split("\n"))
+        return [line for line in lines if line]
+
+
+def _blank(size: int) -> bytes:
+    """SIZE bytes that read as one empty line (nothing for 0)."""
+    return b" " * (size - 1) + b"\n" if size > 0 else b""
 
 
 WATCHDOG = Watchdog()

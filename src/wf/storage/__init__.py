@@ -1,5 +1,7 @@
 """The wf SQLite store (docs/storage.md): schema, migrations, runs, attempts, audit, resume."""
 
+from typing import TYPE_CHECKING, Any
+
 from wf.storage.errors import (
     AmbiguousRunIdError,
     RunNotFoundError,
@@ -11,22 +13,22 @@ from wf.storage.models import (
     ACTIVE_RUN_STATUSES,
     RESUMABLE_RUN_STATUSES,
     TERMINAL_RUN_STATUSES,
-    AuditEntry,
     ContextSnapshot,
     DAGCache,
     ExecutionMode,
     ForensicLog,
     Run,
     RunStatus,
-    RunSummary,
     TaskDependency,
     TaskExecution,
     TaskStatus,
-    WorkflowStats,
 )
 from wf.storage.schema import LATEST_VERSION
 from wf.storage.store import Store
 from wf.storage.times import format_time, now_utc, parse_time
+
+if TYPE_CHECKING:
+    from wf.storage.readrows import AuditEntry, RunSummary, WorkflowStats
 
 __all__ = [
     "ACTIVE_RUN_STATUSES",
@@ -57,3 +59,12 @@ __all__ = [
     "now_utc",
     "parse_time",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """The row classes that only reads build (``wf.storage.readrows``), imported on first use."""
+    if name in ("AuditEntry", "RunSummary", "WorkflowStats"):
+        from wf.storage import readrows
+
+        return getattr(readrows, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -5,9 +5,43 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wf.storage.times import format_optional
+
+if TYPE_CHECKING:
+    from wf.storage.readrows import AuditEntry, RunSummary, WorkflowStats
+
+__all__ = [
+    "ACTIVE_RUN_STATUSES",
+    "RESUMABLE_RUN_STATUSES",
+    "TERMINAL_RUN_STATUSES",
+    "UNFINISHED_TASK_STATUSES",
+    "AuditEntry",
+    "ContextSnapshot",
+    "DAGCache",
+    "ExecutionMode",
+    "ForensicLog",
+    "Run",
+    "RunStatus",
+    "RunSummary",
+    "TaskDependency",
+    "TaskExecution",
+    "TaskStatus",
+    "WorkflowStats",
+]
+
+#: Classes that only reads build, defined in ``wf.storage.readrows`` and imported on first
+#: use: ``wf run`` never builds them (start-up time).
+_READ_ROWS = ("AuditEntry", "RunSummary", "WorkflowStats")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _READ_ROWS:
+        from wf.storage import readrows
+
+        return getattr(readrows, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class RunStatus(StrEnum):
@@ -221,27 +255,6 @@ class ContextSnapshot:
 
 
 @dataclass(slots=True)
-class AuditEntry:
-    """One ``audit_trail`` row; ``event_data`` is the stored text, byte for byte."""
-
-    id: int = 0
-    run_id: str = ""
-    event_type: str = ""
-    event_data: str = "{}"
-    created_at: datetime | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """The row as JSON-ready values (``event_data`` left as the stored string)."""
-        return {
-            "id": self.id,
-            "run_id": self.run_id,
-            "event_type": self.event_type,
-            "event_data": self.event_data,
-            "created_at": format_optional(self.created_at),
-        }
-
-
-@dataclass(slots=True)
 class DAGCache:
     """One ``dag_cache`` row: the serialised graph of a run (docs/json.md#wf-inspect---json)."""
 
@@ -314,56 +327,3 @@ class TaskDependency:
             "dependency_satisfied": self.dependency_satisfied,
             "satisfied_at": format_optional(self.satisfied_at),
         }
-
-
-@dataclass(slots=True)
-class RunSummary:
-    """Aggregates over the runs matching a filter (``wf runs`` summary box, docs/cli.md#wf-runs)."""
-
-    total_runs: int = 0
-    success: int = 0
-    failed: int = 0
-    running: int = 0
-    cancelled: int = 0
-    interrupted: int = 0
-    resuming: int = 0
-    pending: int = 0
-    avg_duration_ms: int = 0
-    total_duration_ms: int = 0
-    avg_tasks: float = 0.0
-
-    @property
-    def finished(self) -> int:
-        """Runs that reached success, failed, cancelled or interrupted."""
-        return self.success + self.failed + self.cancelled + self.interrupted
-
-    @property
-    def success_rate(self) -> float:
-        """Success ÷ finished runs (docs/storage.md#reads-and-health), 0.0 when none finished."""
-        return self.success / self.finished if self.finished else 0.0
-
-    def to_dict(self) -> dict[str, Any]:
-        """The ``summary`` object of ``wf runs --json``."""
-        return {
-            "total_runs": self.total_runs,
-            "success": self.success,
-            "failed": self.failed,
-            "running": self.running,
-            "cancelled": self.cancelled,
-            "interrupted": self.interrupted,
-            "success_rate": round(self.success_rate, 3),
-            "avg_duration_ms": self.avg_duration_ms,
-            "total_duration_ms": self.total_duration_ms,
-            "avg_tasks": self.avg_tasks,
-        }
-
-
-@dataclass(slots=True)
-class WorkflowStats:
-    """Run counts of one workflow (``wf list --detailed``, docs/cli.md#wf-list)."""
-
-    workflow_name: str
-    total_runs: int = 0
-    success_count: int = 0
-    failed_count: int = 0
-    last_run: datetime | None = None

@@ -21,6 +21,9 @@ _PLATFORM: str = sys.platform
 
 def hostname() -> str:
     """This host's name, as recorded in ``runs.owner_host``."""
+    uname = getattr(os, "uname", None)
+    if uname is not None:
+        return str(uname().nodename)  # what gethostname(2) returns, without importing socket
     import socket  # only here: the module costs milliseconds to import
 
     return socket.gethostname()

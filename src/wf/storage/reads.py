@@ -5,23 +5,20 @@ See docs/storage.md#reads-and-health.
 
 from __future__ import annotations
 
-import statistics
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from wf.stats import median
 from wf.storage.base import StoreBase
 from wf.storage.models import (
-    AuditEntry,
     ContextSnapshot,
     DAGCache,
     ForensicLog,
     Run,
     RunStatus,
-    RunSummary,
     TaskDependency,
     TaskExecution,
     TaskStatus,
-    WorkflowStats,
 )
 from wf.storage.queries import ACTIVE_STATUSES_SQL, RUN_ORDERS, limit_clause, run_filters
 from wf.storage.rows import (
@@ -42,6 +39,9 @@ from wf.storage.rows import (
 )
 from wf.storage.schema import current_version
 from wf.storage.times import format_time, now_utc, parse_time
+
+if TYPE_CHECKING:
+    from wf.storage.readrows import AuditEntry, RunSummary, WorkflowStats
 
 _SUMMARY = (
     "SELECT COUNT(*), SUM(status = 'success'), SUM(status = 'failed'), SUM(status = 'running'), "
@@ -73,6 +73,36 @@ class StoreReads(StoreBase):
         ``start_after`` is inclusive, ``start_before`` exclusive. ``sort`` is one of
         time, name, workflow, duration, tasks, status (ties: newest first).
         """
+        rows = self.run_rows(
+            RUN_COLUMNS,
+            workflow=workflow,
+            status=status,
+            tag=tag,
+            start_after=start_after,
+            start_before=start_before,
+            limit=limit,
+            offset=offset,
+            min_duration_ms=min_duration_ms,
+            sort=sort,
+        )
+        return [run_from_row(r) for r in rows]
+
+    def run_rows(
+        self,
+        columns: str,
+        *,
+        workflow: str | None = None,
+        status: RunStatus | str | None = None,
+        tag: str | None = None,
+        start_after: datetime | None = None,
+        start_before: datetime | None = None,
+        limit: int = 0,
+        offset: int = 0,
+        min_duration_ms: int | None = None,
+        sort: str = "time",
+    ) -> list[tuple[Any, ...]]:
+        """``list_runs`` as raw rows of COLUMNS (a list of ``runs`` columns, as SQL text): for
+        listings that show a few fields of many runs (``wf runs --json -l 0``)."""
         order = RUN_ORDERS.get(sort)
         if order is None:
             raise ValueError(f"unknown sort key: {sort}")
@@ -85,8 +115,9 @@ class StoreReads(StoreBase):
             min_duration_ms=min_duration_ms,
         )
         page, page_params = limit_clause(limit, offset)
-        sql = f"SELECT {RUN_COLUMNS} FROM runs{where} ORDER BY {order}{page}"
-        return [run_from_row(r) for r in self._all(sql, params + page_params)]
+        sql = f"SELECT {columns} FROM runs{where} ORDER BY {order}{page}"
+        rows: list[tuple[Any, ...]] = self._all(sql, params + page_params)
+        return rows
 
     def count_runs(
         self,
@@ -132,6 +163,8 @@ class StoreReads(StoreBase):
         total, success, failed, running, cancelled, interrupted, resuming, pending = (
             int(v or 0) for v in row[:8]
         )
+        from wf.storage.readrows import RunSummary
+
         return RunSummary(
             total_runs=total,
             success=success,
@@ -159,10 +192,12 @@ class StoreReads(StoreBase):
         samples: dict[str, list[int]] = {}
         for task_id, duration_ms in rows:
             samples.setdefault(task_id, []).append(int(duration_ms))
-        return {task: statistics.median(values) / 1000.0 for task, values in samples.items()}
+        return {task: median(values) / 1000.0 for task, values in samples.items()}
 
     def workflow_stats(self) -> dict[str, WorkflowStats]:
         """Per workflow name: total, success and failed run counts and the newest start."""
+        from wf.storage.readrows import WorkflowStats
+
         rows = self._all(
             "SELECT workflow_name, COUNT(*), SUM(status = 'success'), SUM(status = 'failed'), "
             "MAX(start_time) FROM runs GROUP BY workflow_name ORDER BY workflow_name"

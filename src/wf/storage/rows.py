@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wf.storage.models import (
-    AuditEntry,
     ContextSnapshot,
     DAGCache,
     ExecutionMode,
@@ -20,6 +19,9 @@ from wf.storage.models import (
 )
 from wf.storage.schema import next_time_sql
 from wf.storage.times import format_optional, parse_time
+
+if TYPE_CHECKING:
+    from wf.storage.readrows import AuditEntry
 
 Row = Sequence[Any]
 
@@ -262,6 +264,8 @@ def snapshot_from_row(row: Row) -> ContextSnapshot:
 
 def audit_from_row(row: Row) -> AuditEntry:
     """An AuditEntry from a row selected with ``AUDIT_COLUMNS``."""
+    from wf.storage.readrows import AuditEntry
+
     return AuditEntry(
         id=row[0],
         run_id=row[1],

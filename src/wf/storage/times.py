@@ -5,7 +5,10 @@ See docs/storage.md#run-ids-and-times.
 
 from __future__ import annotations
 
+import functools
+import re
 from datetime import UTC, datetime
+from typing import Any
 
 
 def now_utc() -> datetime:
@@ -45,3 +48,20 @@ def parse_time(text: str | None) -> datetime | None:
     if dt.utcoffset():
         return dt.astimezone(UTC)
     return dt if dt.tzinfo is UTC else dt.replace(tzinfo=UTC)
+
+
+def normalized_time(text: Any) -> str | None:
+    """``format_optional(parse_time(TEXT))``, the stored text of a time column as reads show
+    it: TEXT itself when it is already in the stored form (checked by parsing it, so that a
+    malformed time raises ValueError all the same), without building two datetimes."""
+    if type(text) is str and len(text) == 27 and _stored_form().fullmatch(text):
+        datetime.fromisoformat(text)
+        return text
+    return format_optional(parse_time(text))
+
+
+@functools.cache
+def _stored_form() -> re.Pattern[str]:
+    """The form ``format_time`` writes (compiled on first use, not at every command's start):
+    parsing and formatting it again gives the same text."""
+    return re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z")

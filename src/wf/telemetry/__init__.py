@@ -7,10 +7,11 @@ by ``wf.telemetry.sink`` (extra ``wf[otel]``), an event sink fed by the engine's
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any
+
+from wf.digests import sha256_digest
 
 __all__ = [
     "attempt_span_id",
@@ -40,7 +41,7 @@ def tracing_enabled(environ: Mapping[str, str]) -> bool:
 
 def _digest(*parts: str, size: int) -> int:
     data = "\x1f".join(parts).encode("utf-8", "surrogatepass")
-    value = int.from_bytes(hashlib.sha256(data).digest()[:size], "big")
+    value = int.from_bytes(sha256_digest(data)[:size], "big")
     return value or 1  # all-zero IDs are invalid in W3C trace context
 
 

@@ -288,13 +288,12 @@ def command(
     secret_vars = parse_secret_args(secret_args)
     for warning in dag.warnings + unset_variable_warnings(dag, {**runtime_vars, **secret_vars}):
         app.diag("warn", warning)
-    from wf.executor.resume import expand_names
+    forced: frozenset[str] = frozenset()
+    if force_tasks:
+        from wf.executor.resume import expand_names
 
-    cache = CacheOptions(
-        force=force,
-        force_tasks=frozenset(expand_names(dag, list(force_tasks), "force-task")),
-        explain=explain,
-    )
+        forced = frozenset(expand_names(dag, list(force_tasks), "force-task"))
+    cache = CacheOptions(force=force, force_tasks=forced, explain=explain)
     if dry_run:
         explained = None
         if explain:

@@ -11,8 +11,9 @@ from wf.cli.context import app_context
 from wf.cli.dates import local_day_end, local_day_start
 from wf.cli.fmt import Style, cut, local_time, render_table, short_id, table_duration
 from wf.errors import UsageError
-from wf.history import SORTS, SQL_INT_MAX, RunFilters, RunPage, list_history
+from wf.history import SORTS, SQL_INT_MAX, RunFilters, RunPage, history_document, list_history
 from wf.inspection import cached_nodes
+from wf.jsontext import dumps_indented
 from wf.storage import Run, RunStatus, RunSummary, Store
 
 ATTEMPTS_NOTE = (
@@ -197,11 +198,12 @@ def command(
         seconds = parse_timeout(min_duration, "--min-duration") or 0
         filters["min_duration_ms"] = round(seconds * 1000)
     store = app_context().store()
+    if as_json:
+        page = RunPage(limit, offset, sort)
+        click.echo(dumps_indented(history_document(store, RunFilters(**filters), page)))
+        return 0
     listing = list_history(store, RunFilters(**filters), RunPage(limit, offset, sort))
     summary, runs = listing.summary, listing.runs
-    if as_json:
-        click.echo(json.dumps(listing.to_dict(), indent=2, ensure_ascii=False))
-        return 0
     if summary.total_runs == 0:
         click.echo("No runs found matching the criteria")
         return 0
