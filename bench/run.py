@@ -135,8 +135,9 @@ def available(tool: str) -> bool:
     return True
 
 
-def run_once(cmd: list[str], cwd: Path) -> tuple[float, int, int]:
-    """Wall seconds, peak RSS (KiB) of the process tree's largest child, exit code."""
+def run_once(cmd: list[str], cwd: Path) -> tuple[float, float, int, int]:
+    """Wall seconds, CPU seconds (user + system of the tool and every process it waited for:
+    its tasks), peak RSS (KiB) of the process tree's largest process, exit code."""
     for leftover in (".ninja_log", ".ninja_deps"):
         (cwd / leftover).unlink(missing_ok=True)
     start = time.perf_counter()
@@ -148,7 +149,7 @@ def run_once(cmd: list[str], cwd: Path) -> tuple[float, int, int]:
         sys.stderr.write(proc.stderr.read().decode(errors="replace")[-2000:])
     if proc.stderr is not None:
         proc.stderr.close()
-    return wall, usage.ru_maxrss, proc.returncode
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, proc.returncode
 
 
 def precompile_wf() -> None:
@@ -187,14 +188,16 @@ def bench_shape(name: str, reps: int, tools: list[str]) -> list[dict[str, object
         tools = [t for t in tools if available(t)]
         times: dict[str, list[float]] = {t: [] for t in tools}
         run_times: dict[str, list[float]] = {t: [] for t in tools}
+        cpu: dict[str, list[float]] = {t: [] for t in tools}
         rss: dict[str, int] = dict.fromkeys(tools, 0)
         for rep in range(reps):
             order = tools if rep % 2 == 0 else list(reversed(tools))
             for tool in order:
-                wall, maxrss, code = run_once(TOOLS[tool].build(shape, d), d)
+                wall, cpu_s, maxrss, code = run_once(TOOLS[tool].build(shape, d), d)
                 if code != 0:
                     print(f"  {tool} failed on {name} (exit {code})", file=sys.stderr)
                 times[tool].append(wall)
+                cpu[tool].append(cpu_s)
                 home = TOOLS[tool].home
                 if home is not None:
                     recorded = last_run_seconds(d / home)
@@ -215,6 +218,7 @@ def bench_shape(name: str, reps: int, tools: list[str]) -> list[dict[str, object
                 "per_task_ms": med / len(shape.commands) * 1000,
                 "run_s": statistics.median(run_times[tool]) if run_times[tool] else None,
                 "vs_make": med / base if base else None,
+                "cpu_s": statistics.median(cpu[tool]),
                 "peak_rss_mib": rss[tool] / 1024,
                 "lower_bound_s": shape.lower_bound(),
             }
@@ -225,8 +229,8 @@ def bench_shape(name: str, reps: int, tools: list[str]) -> list[dict[str, object
 def table(rows: list[dict[str, object]]) -> str:
     out = [
         "| shape | tasks | workers | tool | median s | per task ms | × make | efficiency "
-        "| run s | run efficiency | peak RSS MiB |",
-        "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| run s | run efficiency | CPU s | peak RSS MiB |",
+        "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         vs = f"{r['vs_make']:.2f}" if r["vs_make"] is not None else "-"
@@ -238,7 +242,7 @@ def table(rows: list[dict[str, object]]) -> str:
         out.append(
             f"| {r['shape']} | {r['tasks']} | {r['workers']} | {r['tool']} | "
             f"{float(r['median_s']):.3f} | {float(r['per_task_ms']):.3f} | {vs} | {eff} | "  # type: ignore[arg-type]
-            f"{run_text} | {run_eff} | "
+            f"{run_text} | {run_eff} | {float(r['cpu_s']):.3f} | "  # type: ignore[arg-type]
             f"{float(r['peak_rss_mib']):.0f} |"  # type: ignore[arg-type]
         )
     return "\n".join(out)

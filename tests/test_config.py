@@ -559,8 +559,19 @@ class TestCommandLine:
     ) -> None:
         monkeypatch.setenv("WF_PATHS_LOGS", str(tmp_path / "L"))
         monkeypatch.setenv("WF_PATHS_DATABASE", str(tmp_path / "D" / "runs.db"))
+        (tmp_path / "loud.toml").write_text('[tasks.say]\ncmd = "echo hi"\n')
         code, out, err = wf("run", "diamond", "--json")
         assert code == 0, err
         run_id = json.loads(out)["run"]["id"]
         assert (tmp_path / "D" / "runs.db").is_file()
-        assert (tmp_path / "L" / run_id / "a" / "attempt_1.log").is_file()
+        # 'a' prints nothing: its log path is recorded under L, the file is created only on a
+        # first output byte (docs/executors.md, "How a task runs")
+        assert (tmp_path / "L" / run_id / "a").is_dir()
+        code, out, err = wf("inspect", run_id, "--json")
+        assert code == 0, err
+        paths = {t["task_id"]: t["log_path"] for t in json.loads(out)["tasks"]}
+        assert paths["a"] == str(tmp_path / "L" / run_id / "a" / "attempt_1.log")
+        code, out, err = wf("run", str(tmp_path / "loud.toml"), "--json")
+        assert code == 0, err
+        run_id = json.loads(out)["run"]["id"]
+        assert (tmp_path / "L" / run_id / "say" / "attempt_1.log").read_text() == "hi\n"

@@ -260,3 +260,25 @@ def test_a_database_of_an_older_schema_is_reported_not_migrated(
     assert ui.watcher.poll() == []
     assert "schema version 1" in (ui.watcher.error or "")
     assert _fingerprint(db) == before
+
+
+@pytest.mark.parametrize("kind", ["a FIFO", "a directory"])
+def test_something_else_in_place_of_a_log_reads_as_empty_and_never_blocks(
+    client: TestClient, history: History, kind: str
+):
+    # A task may leave a FIFO or a directory where its log was: the UI opens only regular
+    # files, without blocking (docs/architecture.md, "Only regular files, never blocking").
+    log = history.home / "logs" / history.success / "greet" / "attempt_1.log"
+    log.unlink()
+    if kind == "a FIFO":
+        os.mkfifo(log)
+    else:
+        log.mkdir()
+    page = client.get(f"/runs/{history.success}/logs/greet")
+    assert page.status_code == 200
+    assert '<pre class="log" id="log" tabindex="0"></pre>' in page.text
+    api = client.get(f"/api/runs/{history.success}/logs/greet")
+    assert api.status_code == 200
+    assert api.content == b""
+    part = client.get(f"/api/runs/{history.success}/logs/greet", params={"offset": -10})
+    assert (part.status_code, part.content) == (200, b"")

@@ -7,10 +7,12 @@ and its ``log_path`` must resolve inside the run's own log directory, or the log
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from wf.files import open_regular_file
 from wf.storage import Store, TaskExecution
 
 #: How much of a log a page shows at once (the tail first); earlier chunks load on demand.
@@ -74,12 +76,13 @@ class LogChunk:
 
 def read_chunk(path: Path | None, offset: int | None, length: int | None) -> LogChunk:
     """LENGTH bytes from OFFSET (both None: the whole file); a negative OFFSET counts from the
-    end (the tail first). A missing file reads as empty: an attempt that wrote nothing may
-    have none."""
+    end (the tail first). A missing file reads as empty: an attempt that wrote nothing has
+    none; so does anything but a regular file (a FIFO a task left there is never opened
+    blocking)."""
     if path is None:
         return LogChunk(b"", 0, 0)
     try:
-        with open(path, "rb") as fh:
+        with open_regular_file(path) as fh:
             size = os.fstat(fh.fileno()).st_size
             start = 0 if offset is None else offset
             if start < 0:
@@ -87,7 +90,7 @@ def read_chunk(path: Path | None, offset: int | None, length: int | None) -> Log
             start = min(start, size)
             fh.seek(start)
             data = fh.read() if length is None else fh.read(max(0, length))
-    except FileNotFoundError:
+    except OSError:
         return LogChunk(b"", 0, 0)
     return LogChunk(data, start, max(size, start + len(data)))
 
@@ -106,8 +109,8 @@ class LogRange:
         if self.path is None or self.count <= 0:
             return
         try:
-            fh = open(self.path, "rb")  # noqa: SIM115 - closed by the generator's finally
-        except FileNotFoundError:
+            fh = open_regular_file(self.path)  # closed by the generator's finally
+        except OSError:
             return
         try:
             fh.seek(self.start)
@@ -124,11 +127,12 @@ class LogRange:
 
 def log_range(path: Path | None, offset: int | None, length: int | None) -> LogRange:
     """The range of PATH that OFFSET (negative: from the end; None: 0) and LENGTH (None: to the
-    end as it is now) select; a missing file is empty."""
+    end as it is now) select; a missing file is empty, and so is anything but a regular file."""
     try:
-        size = 0 if path is None else os.stat(path).st_size
-    except FileNotFoundError:
-        size = 0
+        info = None if path is None else os.stat(path)
+    except OSError:
+        info = None
+    size = info.st_size if info is not None and stat.S_ISREG(info.st_mode) else 0
     start = 0 if offset is None else offset
     if start < 0:
         start = max(0, size + start)
