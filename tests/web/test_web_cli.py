@@ -112,6 +112,41 @@ def test_without_the_extra_it_says_what_to_install(
     assert err == "Error: the web UI requires the optional 'ui' extra (pip install 'wf[ui]')\n"
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_ctrl_c_right_after_the_address_line_stops_it_even_with_sigint_ignored(
+    wf_home: Path,
+) -> None:
+    # A process started with SIGINT ignored (a script's background job, a test runner's worker)
+    # passes that on; from the address line on, Ctrl+C must stop the server, not be lost in the
+    # moment before uvicorn installs its own handler.
+    import signal
+
+    env = dict(os.environ, WF_HOME=str(wf_home), PYTHONUNBUFFERED="1")
+    command = f'trap "" INT; exec "{sys.executable}" -m wf ui --port 0'
+    process = subprocess.Popen(
+        ["/bin/sh", "-c", command],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline().startswith("wf ui: serving http://127.0.0.1:")
+        with open(f"/proc/{process.pid}/status") as fh:
+            ignored = next(line for line in fh if line.startswith("SigIgn:"))
+        assert not int(ignored.split()[1], 16) & (1 << (signal.SIGINT - 1)), ignored
+        process.send_signal(signal.SIGINT)
+        assert process.wait(15) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        for stream in (process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()
+
+
 def test_a_busy_port_is_a_clear_error(start_ui: Callable[..., UiServer], wf_home: Path):
     server = start_ui()
     port = server.url.rsplit(":", 1)[1].rstrip("/")

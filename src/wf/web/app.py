@@ -302,14 +302,18 @@ def create_app(
     *,
     allowed_hosts: Iterable[str] | None = ("127.0.0.1", "localhost", "::1"),
     poll_interval: float | None = None,
+    on_ready: Callable[[], object] | None = None,
 ) -> Starlette:
     """The UI over CONFIG's database, logs and workflows. ALLOWED_HOSTS are the host names
     requests may be addressed to (None: any). ``app.state.ui`` is the WebUI (its watcher
-    counts database polls)."""
+    counts database polls). ON_READY runs when the server starts the application (the
+    server's own signal handling is in place by then)."""
     ui = WebUI(config, poll_interval=poll_interval)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if on_ready is not None:
+            on_ready()
         yield
         ui.db.close()
 

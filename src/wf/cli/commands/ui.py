@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import ipaddress
+import signal
 import socket
 import threading
 import webbrowser
@@ -82,12 +83,23 @@ def command(host: str, port: int, open_browser: bool) -> int:
             "can reach this address can read every run and log",
             err=True,
         )
-    app = create_app(config, allowed_hosts=_allowed_hosts(host))
+
+    def ready() -> None:
+        # Printed once uvicorn runs the application: its signal handlers are in place, so a
+        # Ctrl+C from the moment this line is seen stops the server (exit 0).
+        click.echo(f"wf ui: serving {address} (Ctrl+C to stop)")
+        if open_browser:
+            threading.Timer(0.5, webbrowser.open, args=(address,)).start()
+
+    app = create_app(config, allowed_hosts=_allowed_hosts(host), on_ready=ready)
     problem = app.state.ui.database_problem()
     if problem:
         click.echo(f"warning: {problem}", err=True)
-    try:  # Ctrl+C at any moment from here on is the normal way to stop: exit 0
-        click.echo(f"wf ui: serving {address} (Ctrl+C to stop)")
+    # A Ctrl+C while the server starts also ends it with exit 0: Python's own handler is put
+    # back first, in case wf was started with SIGINT ignored (a background job of a script,
+    # a test runner's worker); uvicorn then takes SIGINT over.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
         server = uvicorn.Server(
             uvicorn.Config(
                 app,
@@ -97,8 +109,6 @@ def command(host: str, port: int, open_browser: bool) -> int:
                 lifespan="on",
             )
         )
-        if open_browser:
-            threading.Timer(0.5, webbrowser.open, args=(address,)).start()
         server.run(sockets=[sock])
     except KeyboardInterrupt:
         pass
