@@ -78,13 +78,12 @@ class Markers(NamedTuple):
         """Whether ENVIRON (a ``/proc/PID/environ`` read, prefixed with ``\\0``) has all three."""
         return self.run_id in environ and self.task_id in environ and self.attempt in environ
 
-    def token(self, pgid: int | None) -> str:
+    def token(self, pgid: int | None, run: str | None = None) -> str:
         """``PGID:RUN:TASK:ATTEMPT`` (values in hex; ``x`` for a group not started yet) for the
-        orphan guard's list."""
+        orphan guard's register; RUN, when given, stands for the run's ID (its short name)."""
         group = str(pgid) if pgid is not None else "x"
-        return (
-            f"{group}:{value_hex(self.run_id)}:{value_hex(self.task_id)}:{value_hex(self.attempt)}"
-        )
+        run = value_hex(self.run_id) if run is None else run
+        return f"{group}:{run}:{value_hex(self.task_id)}:{value_hex(self.attempt)}"
 
 
 def value_hex(needle: bytes) -> str:

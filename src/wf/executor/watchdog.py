@@ -211,7 +211,7 @@ class Watchdog:
         else:
             offset = -(-self._end // size) * size if size <= _PAGE else self._end
             gap = _blank(offset - self._end)
-        record = data + b" " * (size - len(data) - 1) + b"\n"
+        record = data + _blank(size - len(data))
         try:
             if gap:
                 os.pwrite(fd, gap, self._end)
@@ -242,8 +242,7 @@ class Watchdog:
             name = f"@{len(self._runs) + 1}"
             if self._put(f"r{name[1:]}={value_hex(markers.run_id)}") is not None:
                 self._runs[markers.run_id] = name
-        group = str(pgid) if pgid is not None else "x"
-        return f"{group}:{name}:{value_hex(markers.task_id)}:{value_hex(markers.attempt)}"
+        return markers.token(pgid, name)
 
     def expect(self, markers: Markers | None) -> None:
         """Guard the processes carrying MARKERS from now on (before the attempt's shell starts,
