@@ -494,13 +494,7 @@ class DaskSession:
         attempt.future = None
         sink = attempt.sink
         tail = sink.close()
-        if sink.write_error is not None:  # as the local reactor reports it
-            log.warning(
-                "cannot write log %s: %s; %d byte(s) of output discarded",
-                attempt.spec.log_path,
-                sink.write_error.strerror or sink.write_error,
-                sink.discarded,
-            )
+        sink.warn_if_discarded(log)
         signame = None
         if outcome is Outcome.SIGNALED and error:
             signame = error.rsplit(" ", 1)[-1]

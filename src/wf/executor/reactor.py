@@ -415,13 +415,7 @@ class Reactor:
         assert sink is not None
         self._unguard(attempt)  # its shell is reaped
         tail = sink.close()
-        if sink.write_error is not None:
-            log.warning(
-                "cannot write log %s: %s; %d byte(s) of output discarded",
-                spec.log_path,
-                sink.write_error.strerror or sink.write_error,
-                sink.discarded,
-            )
+        sink.warn_if_discarded(log)
         code = proc.returncode if proc.returncode is not None else -1
         outcome, signame = attempt.outcome, None
         if outcome is Outcome.TIMED_OUT:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import enum
+import logging
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -266,6 +267,17 @@ class LogSink:
         tail = bytes(self.tail[-STDOUT_TAIL_BYTES:])
         self.tail = bytearray()
         return tail
+
+    def warn_if_discarded(self, log: logging.Logger) -> None:
+        """After ``close``: one warning on LOG when output was discarded because the log could
+        not be written (the run goes on)."""
+        if self.write_error is not None:
+            log.warning(
+                "cannot write log %s: %s; %d byte(s) of output discarded",
+                self.path,
+                self.write_error.strerror or self.write_error,
+                self.discarded,
+            )
 
     def fill(self, result: AttemptResult) -> None:
         """Copy the log's head and tail into RESULT (after ``close``)."""
