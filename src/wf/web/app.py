@@ -25,7 +25,7 @@ from wf.dag import load_dag
 from wf.dag.render.html import graph_script, graph_stylesheet, render_html
 from wf.errors import UsageError, WfError
 from wf.health import HealthReport, check_health
-from wf.history import RunListing, list_history
+from wf.history import RunListing, history_document
 from wf.inspection import inspect_run
 from wf.rundiff import diff_runs
 from wf.storage import AmbiguousRunIdError, RunNotFoundError, RunSummary, Store, StoreError
@@ -201,7 +201,7 @@ class WebUI:
         store = self.db.optional()
         if store is None:
             return JSONResponse(RunListing(RunSummary()).to_dict())
-        return JSONResponse(list_history(store, filters, page).to_dict())
+        return JSONResponse(history_document(store, filters, page))  # = wf runs --json
 
     def api_run(self, request: Request) -> Response:
         return JSONResponse(inspect_run(self._store(), request.path_params["run_id"]).to_dict())
