@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING
 from wf.contextmap import (
     ContextMap,
     ContextMapError,
-    UndefinedVariableError,
     Variable,
     referenced_names,
 )
 from wf.dag.model import DAG, TaskDefinition
 from wf.executor.events import ProgressEventKind as K
+from wf.executor.prepare import EarlyFailure, interpolated
 from wf.executor.runstate import NodeResult, NodeStatus, RunState
 from wf.storage import Store
 from wf.storage.times import now_utc
@@ -84,20 +84,10 @@ def variables_read(task: TaskDefinition) -> list[str]:
 
 
 def _interpolate(ctx: ContextMap, node_id: str, patterns: list[str], key: str) -> list[str]:
-    out = []
-    for pattern in patterns:
-        try:
-            value = ctx.interpolate(pattern, task_id=node_id)
-        except UndefinedVariableError as exc:
-            raise CacheInputError(
-                f'interpolation failed in {key}: undefined variable "{exc.name}"'
-            ) from exc
-        except ContextMapError as exc:
-            raise CacheInputError(f"interpolation failed in {key}: {exc}") from exc
-        if "\x00" in value:
-            raise CacheInputError(f"interpolation failed in {key}: result contains a NUL byte")
-        out.append(value)
-    return out
+    try:
+        return [interpolated(ctx, node_id, pattern, key) for pattern in patterns]
+    except EarlyFailure as exc:
+        raise CacheInputError(str(exc)) from exc
 
 
 def _forced(task: TaskDefinition, node_id: str, options: CacheOptions) -> bool:

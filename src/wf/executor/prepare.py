@@ -8,6 +8,7 @@ import os
 from dataclasses import dataclass, field
 
 from wf.contextmap import (
+    ContextMap,
     ContextMapError,
     UndefinedVariableError,
 )
@@ -52,8 +53,14 @@ class Prepared:
 
 
 def interpolate(rs: RunState, spec: NodeSpec, text: str, field_name: str) -> str:
+    return interpolated(rs.ctx, spec.node_id, text, field_name)
+
+
+def interpolated(ctx: ContextMap, node_id: str, text: str, field_name: str) -> str:
+    """TEXT with NODE_ID's variables filled in; ``EarlyFailure`` naming FIELD_NAME when that
+    fails (an undefined variable, any other interpolation error, a NUL byte in the result)."""
     try:
-        value = rs.ctx.interpolate(text, task_id=spec.node_id)
+        value = ctx.interpolate(text, task_id=node_id)
     except UndefinedVariableError as exc:
         raise EarlyFailure(
             f'interpolation failed in {field_name}: undefined variable "{exc.name}"'
