@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from wf.cache.hashing import RACY_NS
 from wf.contextmap import ContextMap
 from wf.dag.model import TaskDefinition
-from wf.executor.cache import CacheOptions, Decision, RunCache
+from wf.executor.cache import CacheInputError, CacheOptions, Decision, RunCache
 from wf.storage import Store
 from wf.storage.cache import CacheRecord
 
@@ -105,6 +105,24 @@ def node(tmp_path: Path, request: pytest.FixtureRequest) -> Node:
 def test_no_inputs_declared(tmp_path: Path) -> None:
     decision = Node(tmp_path).decide()
     assert (decision.run, decision.reason) == (True, "no inputs declared")
+
+
+@pytest.mark.parametrize(
+    ("inputs", "outputs", "error"),
+    [
+        (["{{.missing}}/*.c"], [], 'interpolation failed in inputs: undefined variable "missing"'),
+        (["src/*.c"], ["{{.gone}}"], 'interpolation failed in outputs: undefined variable "gone"'),
+        (["{{.nul}}"], [], "interpolation failed in inputs: result contains a NUL byte"),
+    ],
+)
+def test_a_pattern_that_cannot_be_interpolated_is_an_input_error(
+    tmp_path: Path, inputs: list[str], outputs: list[str], error: str
+) -> None:
+    node = Node(tmp_path, inputs=inputs, outputs=outputs)
+    node.ctx.set("__runtime__", "nul", "a\x00b")
+    with pytest.raises(CacheInputError) as caught:
+        node.decide()
+    assert str(caught.value) == error
 
 
 def test_no_earlier_success(node: Node) -> None:
