@@ -19,7 +19,6 @@ engine only asks when the next commit is due (``due_at``) and lets it happen
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
@@ -46,7 +45,10 @@ def quick_nodes(durations: Mapping[str, float]) -> frozenset[str]:
 
 
 class StoreWriter:
-    """Applies submitted write operations in order, many per transaction."""
+    """Applies submitted write operations in order, many per transaction.
+
+    Used from the engine's thread only, like the ``RunState`` that holds it: no locks.
+    """
 
     def __init__(self, store: Store) -> None:
         self._store = store
@@ -55,8 +57,6 @@ class StoreWriter:
         # statement for all of them, in the same transaction as the operations.
         self._audits: list[tuple[str, str, str]] = []
         self._first_at: float | None = None
-        self._lock = threading.Lock()
-        self._apply_lock = threading.Lock()
         self._failures = 0
         #: Nodes known to finish within ``START_DELAY`` (see ``learn``).
         self.quick: frozenset[str] = frozenset()
@@ -82,18 +82,16 @@ class StoreWriter:
 
     def submit(self, op: WriteOp) -> None:
         """Queue OP; it is applied after everything submitted before it."""
-        with self._lock:
-            if self._first_at is None:
-                self._first_at = time.monotonic()
-            self._pending.append(op)
+        if self._first_at is None:
+            self._first_at = time.monotonic()
+        self._pending.append(op)
 
     def audit(self, run_id: str, event_type: str, event_data: str) -> None:
         """Queue an audit entry; it is committed with the operations queued around it (audit
         entries keep their order among themselves)."""
-        with self._lock:
-            if self._first_at is None:
-                self._first_at = time.monotonic()
-            self._audits.append((run_id, event_type, event_data))
+        if self._first_at is None:
+            self._first_at = time.monotonic()
+        self._audits.append((run_id, event_type, event_data))
 
     @property
     def due_at(self) -> float | None:
@@ -108,16 +106,14 @@ class StoreWriter:
         return batch_due if start_due is None else min(batch_due, start_due)
 
     def flush(self) -> None:
-        """Commit everything submitted so far, in this thread, before returning."""
-        with self._apply_lock:
-            with self._lock:
-                batch, self._pending = self._pending, []
-                audits, self._audits = self._audits, []
-                self._first_at = None
-            self._unrecorded.clear()  # everything started so far is on record after this
-            if audits:
-                batch.append(lambda store: store.create_audit_entries(audits))
-            self._apply(batch)
+        """Commit everything submitted so far before returning."""
+        batch, self._pending = self._pending, []
+        audits, self._audits = self._audits, []
+        self._first_at = None
+        self._unrecorded.clear()  # everything started so far is on record after this
+        if audits:
+            batch.append(lambda store: store.create_audit_entries(audits))
+        self._apply(batch)
 
     def flush_if_due(self, now: float) -> bool:
         """Commit what is queued when its time has come (see ``due_at``); True if it did."""
