@@ -23,6 +23,11 @@ pytestmark = pytest.mark.slow
 
 #: Shell lines a task uses to name its own files: the log of attempt N is ``$D/attempt_N.log``.
 PATHS = 'D=$(dirname "$WF_OUTPUT"); N=$((WF_ATTEMPT + 1))'
+#: The attempt's own log replaced by a FIFO, once wf has created it (on the first output byte).
+LOG_TO_FIFO = (
+    'LOG="$D/attempt_$WF_ATTEMPT.log"; while [ ! -f "$LOG" ]; do sleep 0.01; done; '
+    'rm -f "$LOG"; mkfifo "$LOG"'
+)
 
 
 def _wf(home: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
@@ -111,9 +116,7 @@ def test_a_task_that_swaps_its_log_for_a_fifo_blocks_no_reader(tmp_path: Path) -
         cmd = '''
         {PATHS}
         echo some output
-        LOG="$D/attempt_$WF_ATTEMPT.log"
-        while [ ! -f "$LOG" ]; do sleep 0.01; done  # wf creates it on the first output byte
-        rm -f "$LOG"; mkfifo "$LOG"
+        {LOG_TO_FIFO}
         exit 2
         '''
         """,
@@ -148,9 +151,7 @@ def test_a_run_with_fifos_in_place_of_logs_still_stops(tmp_path: Path, stop: str
         cmd = '''
         {PATHS}
         echo first output
-        LOG="$D/attempt_$WF_ATTEMPT.log"
-        while [ ! -f "$LOG" ]; do sleep 0.01; done  # wf creates it on the first output byte
-        rm -f "$LOG"; mkfifo "$LOG"
+        {LOG_TO_FIFO}
         touch {started}
         echo more output
         sleep 60
